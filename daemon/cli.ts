@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * @module cli
+ * The `tunroute` command: picks the subcommand and maps outcomes to exit statuses.
+ * Each subcommand lives in commands/<name>.ts and exports `main(args)`, loaded on demand
+ * so `tunroute --help` never loads the native addon.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from './errors.js';
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ main(args: string[]): Promise<number> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: { summary: 'run PROFILE             keep the profile\'s routes installed until SIGTERM', load: () => import('./commands/run.js') },
+  check: { summary: 'check PROFILE           validate a profile and print a summary', load: () => import('./commands/check.js') },
+  plan: { summary: 'plan PROFILE            print the routes and actions the profile would produce', load: () => import('./commands/plan.js') },
+  restore: { summary: 'restore [PROFILE]       undo what an earlier, killed run left in the table', load: () => import('./commands/restore.js') },
+  decode: { summary: 'decode --os OS [HEX…]   print routing messages given as hex', load: () => import('./commands/decode.js') },
+  monitor: { summary: 'monitor [--json]        print routing messages as the kernel sends them', load: () => import('./commands/monitor.js') },
+};
+
+export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, CONFIG: 78 } as const;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  tunroute ${c.summary}`);
+  return [
+    'usage: tunroute <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'tunroute <command> --help prints the options of one command.',
+    'tunroute --version prints the version.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(version() + '\n');
+    return EXIT.OK;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`tunroute: unknown command "${name}"\n\n${usage()}\n`);
+    return EXIT.USAGE;
+  }
+  try {
+    const module = await command.load();
+    return await module.main(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`tunroute ${name}: ${e.message}\n`);
+      return EXIT.USAGE;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`tunroute ${name}: ${message}\n`);
+    return EXIT.FAILURE;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (e: unknown) => {
+    process.stderr.write(`tunroute: ${String(e)}\n`);
+    process.exitCode = EXIT.FAILURE;
+  },
+);

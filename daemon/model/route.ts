@@ -1,0 +1,55 @@
+/**
+ * @module model/route
+ * The platform-neutral route model shared by the planner, the reconcile engine and the
+ * backends. A backend turns these into PF_ROUTE or rtnetlink messages and back.
+ */
+
+export type Family = 'inet' | 'inet6';
+
+/** Either the tunnel's link (macOS: its sockaddr_dl; Linux: the device, no next hop) or a next-hop address. */
+export type Gateway = { link: number } | { address: string };
+
+/** Why a route is in the plan: into the tunnel, an endpoint's bypass, or a physical route we moved. */
+export type RouteOrigin = 'tunnel' | 'endpoint' | 'demoted' | 'host';
+
+export interface Route {
+  family: Family;
+  /** Canonical CIDR: "0.0.0.0/0", "10.10.10.2/32", "::/1". */
+  destination: string;
+  gateway: Gateway;
+  /** The interface the route goes out of, by name and index. */
+  interface: string;
+  index: number;
+  /** macOS: the RTF_IFSCOPE interface index, null for an unscoped route. Always null on Linux. */
+  scope: number | null;
+  /** Linux: the routing table (254 = main). Always null on macOS. */
+  table: number | null;
+  /** Linux: the route's priority (metric); null when unset. Always null on macOS. */
+  metric: number | null;
+  /** macOS: the RTF_* names requested, without the prefix ("UP", "STATIC", "CLONING"). Empty on Linux. */
+  flags: string[];
+  /** Route MTU (RTV_MTU / RTAX_MTU); null when unset. */
+  mtu: number | null;
+  origin: RouteOrigin;
+}
+
+/** Linux policy rule: selects `table` for traffic from `from` (the tunnel address). */
+export interface Rule {
+  family: Family;
+  priority: number;
+  from: string;
+  table: number;
+}
+
+/**
+ * The kernel's identity of a route: two routes with the same key cannot coexist.
+ * macOS keys on destination + mask + scope (the gateway is ignored, reference §3.5);
+ * Linux on table + destination + metric.
+ */
+export function routeKey(route: Pick<Route, 'destination' | 'scope' | 'table' | 'metric'>): string {
+  return `${route.table ?? '-'}|${route.destination}|${route.scope ?? '-'}|${route.metric ?? '-'}`;
+}
+
+export function ruleKey(rule: Rule): string {
+  return `${rule.family}|${rule.priority}|${rule.from}|${rule.table}`;
+}

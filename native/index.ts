@@ -1,0 +1,73 @@
+/**
+ * @module native
+ * The only file that touches the compiled addon: it loads it and gives its surface types.
+ * Everything else receives a `NativeBinding` (or a RouteSocket constructor) by injection,
+ * so unit tests can pass a fake and never load the addon.
+ */
+import { createRequire } from 'node:module';
+import type { SystemError } from '../daemon/errors.js';
+
+export interface RouteSocketOptions {
+  /** Linux: the RTNLGRP_* multicast groups to join. macOS has none and must name none. */
+  groups?: number[];
+  /** SO_RCVBUF in bytes (Linux as root: SO_RCVBUFFORCE, not capped by rmem_max). */
+  receiveBufferSize?: number;
+}
+
+/** The OS routing socket (PF_ROUTE on macOS, NETLINK_ROUTE on Linux), shaped like dgram.Socket. */
+export interface NativeRouteSocket {
+  /** Writes one message. Synchronous and non-blocking; throws a SystemError (on macOS the kernel's verdict, e.g. EEXIST). */
+  send(bytes: Uint8Array): number;
+  /** Idempotent. No callback runs after it returns. */
+  close(): void;
+  ref(): void;
+  unref(): void;
+  setReceiveBufferSize(bytes: number): void;
+  getReceiveBufferSize(): number;
+  /** Linux: this socket's netlink port id, which replies to our requests are addressed to. macOS: 0. */
+  localPort(): number;
+}
+
+export interface NativeRouteSocketConstructor {
+  new (
+    onMessage: (bytes: Buffer, senderPort: number) => void,
+    onOverflow: () => void,
+    onError: (error: SystemError) => void,
+    options?: RouteSocketOptions,
+  ): NativeRouteSocket;
+}
+
+export interface NativeBinding {
+  platform: 'darwin' | 'linux';
+  RouteSocket: NativeRouteSocketConstructor;
+  /** The interface's index, or 0 when no interface has that name. */
+  nameToIndex(name: string): number;
+  /** The interface's name, or undefined when no interface has that index. */
+  indexToName(index: number): string | undefined;
+  /** macOS only: sysctl {CTL_NET, PF_ROUTE, 0, af, op, arg} as raw back-to-back messages. */
+  sysctlRouteDump?(af: number, op: number, arg: number): Buffer;
+}
+
+let loaded: NativeBinding | undefined;
+
+/** Loads the addon built by `npm ci` (node-gyp, into native/build). */
+export function loadNative(): NativeBinding {
+  if (loaded === undefined) {
+    const require = createRequire(import.meta.url);
+    // This file runs from dist/native/, the addon sits in native/build/.
+    const candidates = ['../../native/build/Release/tunroute_native.node', '../../native/build/Debug/tunroute_native.node'];
+    let lastError: unknown;
+    for (const path of candidates) {
+      try {
+        loaded = require(path) as NativeBinding;
+        break;
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    if (loaded === undefined) {
+      throw new Error(`the native addon is not built (run \`npm ci\`): ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+    }
+  }
+  return loaded;
+}

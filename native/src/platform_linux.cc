@@ -1,0 +1,107 @@
+#include <errno.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "platform.h"
+
+namespace tunroute {
+
+int OpenRouteSocket(const std::vector<uint32_t>& groups, const char** syscall) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) {
+    *syscall = "socket";
+    return -1;
+  }
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;  // nl_pid 0: the kernel assigns a unique port
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) < 0) {
+    *syscall = "bind";
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  // NETLINK_ADD_MEMBERSHIP takes group numbers, not the 32-bit bind() mask, so every
+  // RTNLGRP_* (some are above 32) can be joined the same way.
+  for (uint32_t group : groups) {
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+      *syscall = "setsockopt";
+      int saved = errno;
+      close(fd);
+      errno = saved;
+      return -1;
+    }
+  }
+  return fd;
+}
+
+uint32_t LocalPort(int fd) {
+  sockaddr_nl local{};
+  socklen_t length = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) < 0) return 0;
+  return local.nl_pid;
+}
+
+ssize_t ReceiveMessage(int fd, std::vector<uint8_t>& buf, uint32_t* sender, const char** syscall) {
+  // Peek with MSG_TRUNC for the datagram's real size, so a large dump batch is never cut.
+  ssize_t size = recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC);
+  if (size < 0) {
+    *syscall = "recv";
+    return -1;
+  }
+  buf.resize(size > 0 ? static_cast<size_t>(size) : 1);
+  sockaddr_nl from{};
+  iovec iov{buf.data(), buf.size()};
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof(from);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  ssize_t n = recvmsg(fd, &msg, 0);
+  if (n < 0) {
+    *syscall = "recvmsg";
+    return -1;
+  }
+  *sender = from.nl_pid;
+  return n;
+}
+
+ssize_t SendMessage(int fd, const uint8_t* data, size_t length, const char** syscall) {
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  ssize_t n = sendto(fd, data, length, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
+  if (n < 0) *syscall = "sendto";
+  return n;
+}
+
+}  // namespace tunroute
+
+namespace tunroute {
+
+int SetReceiveBufferSize(int fd, int size, const char** syscall) {
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == 0) return 0;
+  if (errno != EPERM) {
+    *syscall = "setsockopt";
+    return -1;
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0) {
+    *syscall = "setsockopt";
+    return -1;
+  }
+  return 0;
+}
+
+int GetReceiveBufferSize(int fd, const char** syscall) {
+  int size = 0;
+  socklen_t length = sizeof(size);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &length) < 0) {
+    *syscall = "getsockopt";
+    return -1;
+  }
+  return size;
+}
+
+}  // namespace tunroute

@@ -1,0 +1,202 @@
+#include "route_socket.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "errno_error.h"
+#include "platform.h"
+
+namespace tunroute {
+
+namespace {
+// Messages read per readable wake-up. A netlink dump or a burst of route changes can keep
+// the socket readable for a long time; bounding the loop lets timers and other I/O run.
+constexpr int kMaxMessagesPerWake = 32;
+}  // namespace
+
+Napi::Function RouteSocket::Define(Napi::Env env) {
+  return DefineClass(env, "RouteSocket",
+                     {
+                         InstanceMethod<&RouteSocket::Send>("send"),
+                         InstanceMethod<&RouteSocket::Close>("close"),
+                         InstanceMethod<&RouteSocket::Ref>("ref"),
+                         InstanceMethod<&RouteSocket::Unref>("unref"),
+                         InstanceMethod<&RouteSocket::SetReceiveBufferSize>("setReceiveBufferSize"),
+                         InstanceMethod<&RouteSocket::GetReceiveBufferSize>("getReceiveBufferSize"),
+                         InstanceMethod<&RouteSocket::LocalPort>("localPort"),
+                     });
+}
+
+// new RouteSocket(onMessage(bytes, senderPort), onOverflow(), onError(err), { groups, receiveBufferSize })
+RouteSocket::RouteSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteSocket>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsFunction() || !info[1].IsFunction() || !info[2].IsFunction()) {
+    throw Napi::TypeError::New(env, "RouteSocket(onMessage, onOverflow, onError, options?) needs three functions");
+  }
+  std::vector<uint32_t> groups;
+  int receive_buffer_size = 0;
+  if (info.Length() > 3 && info[3].IsObject()) {
+    Napi::Object options = info[3].As<Napi::Object>();
+    Napi::Value g = options.Get("groups");
+    if (g.IsArray()) {
+      Napi::Array list = g.As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); i++) groups.push_back(list.Get(i).As<Napi::Number>().Uint32Value());
+    }
+    Napi::Value size = options.Get("receiveBufferSize");
+    if (size.IsNumber()) receive_buffer_size = size.As<Napi::Number>().Int32Value();
+  }
+
+  const char* syscall = "socket";
+  fd_ = OpenRouteSocket(groups, &syscall);
+  if (fd_ < 0) throw ErrnoError(env, errno, syscall);
+  if (receive_buffer_size > 0 && tunroute::SetReceiveBufferSize(fd_, receive_buffer_size, &syscall) < 0) {
+    int saved = errno;
+    close(fd_);
+    fd_ = -1;
+    throw ErrnoError(env, saved, syscall);
+  }
+
+  on_message_ = Napi::Persistent(info[0].As<Napi::Function>());
+  on_overflow_ = Napi::Persistent(info[1].As<Napi::Function>());
+  on_error_ = Napi::Persistent(info[2].As<Napi::Function>());
+  context_ = std::make_unique<Napi::AsyncContext>(env, "tunroute:RouteSocket");
+
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  poll_ = new uv_poll_t;
+  int status = uv_poll_init(loop, poll_, fd_);
+  if (status == 0) status = uv_poll_start(poll_, UV_READABLE, &RouteSocket::OnReadable);
+  if (status != 0) {
+    delete poll_;
+    poll_ = nullptr;
+    close(fd_);
+    fd_ = -1;
+    throw ErrnoError(env, -status, "uv_poll_start");
+  }
+  poll_->data = this;
+}
+
+RouteSocket::~RouteSocket() { CloseNow(); }
+
+void RouteSocket::RequireOpen(Napi::Env env, const char* syscall) {
+  if (fd_ < 0) throw ErrnoError(env, EBADF, syscall);
+}
+
+Napi::Value RouteSocket::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, "send(bytes) needs a Uint8Array");
+  }
+  RequireOpen(env, "send");
+  Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+  const char* syscall = "send";
+  ssize_t n;
+  do {
+    n = SendMessage(fd_, bytes.Data(), bytes.ByteLength(), &syscall);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw ErrnoError(env, errno, syscall);
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+void RouteSocket::Close(const Napi::CallbackInfo& info) { CloseNow(); }
+
+void RouteSocket::CloseNow() {
+  if (poll_ != nullptr) {
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
+    poll_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+  // Drop the callbacks so the closures they hold can be collected.
+  if (!on_message_.IsEmpty()) on_message_.Reset();
+  if (!on_overflow_.IsEmpty()) on_overflow_.Reset();
+  if (!on_error_.IsEmpty()) on_error_.Reset();
+}
+
+void RouteSocket::Ref(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+}
+
+void RouteSocket::Unref(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+}
+
+void RouteSocket::SetReceiveBufferSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setReceiveBufferSize(bytes) needs a number");
+  RequireOpen(env, "setsockopt");
+  const char* syscall = "setsockopt";
+  if (tunroute::SetReceiveBufferSize(fd_, info[0].As<Napi::Number>().Int32Value(), &syscall) < 0) {
+    throw ErrnoError(env, errno, syscall);
+  }
+}
+
+Napi::Value RouteSocket::GetReceiveBufferSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "getsockopt");
+  const char* syscall = "getsockopt";
+  int size = tunroute::GetReceiveBufferSize(fd_, &syscall);
+  if (size < 0) throw ErrnoError(env, errno, syscall);
+  return Napi::Number::New(env, size);
+}
+
+Napi::Value RouteSocket::LocalPort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "getsockname");
+  return Napi::Number::New(env, tunroute::LocalPort(fd_));
+}
+
+void RouteSocket::OnReadable(uv_poll_t* handle, int status, int events) {
+  RouteSocket* self = static_cast<RouteSocket*>(handle->data);
+  Napi::Env env = self->Env();
+  Napi::HandleScope scope(env);
+  if (status < 0) {
+    self->Deliver(self->on_error_, {ErrnoError(env, -status, "uv_poll").Value()});
+    return;
+  }
+  self->Drain();
+}
+
+void RouteSocket::Drain() {
+  Napi::Env env = Env();
+  for (int i = 0; i < kMaxMessagesPerWake && fd_ >= 0; i++) {
+    Napi::HandleScope scope(env);
+    uint32_t sender = 0;
+    const char* syscall = "recv";
+    ssize_t n = ReceiveMessage(fd_, buffer_, &sender, &syscall);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR) continue;
+      // The kernel dropped messages because our queue was full: JS must resync.
+      if (errno == ENOBUFS) {
+        if (!Deliver(on_overflow_, {})) return;
+        continue;
+      }
+      Deliver(on_error_, {ErrnoError(env, errno, syscall).Value()});
+      return;
+    }
+    Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env, buffer_.data(), static_cast<size_t>(n));
+    if (!Deliver(on_message_, {bytes, Napi::Number::New(env, sender)})) return;
+  }
+}
+
+bool RouteSocket::Deliver(Napi::FunctionReference& callback, std::initializer_list<napi_value> args) {
+  if (callback.IsEmpty()) return false;
+  // Keep the JS object alive while its callback runs: the callback may drop the last reference.
+  Napi::Reference<Napi::Object> self = Napi::Persistent(Value());
+  try {
+    callback.MakeCallback(Value(), args, *context_);
+  } catch (const Napi::Error& e) {
+    napi_fatal_exception(Env(), e.Value());
+    return false;
+  }
+  return fd_ >= 0;
+}
+
+}  // namespace tunroute
