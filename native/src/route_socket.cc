@@ -157,7 +157,14 @@ void RouteSocket::OnReadable(uv_poll_t* handle, int status, int events) {
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
   if (status < 0) {
-    self->Deliver(self->on_error_, {ErrnoError(env, -status, "uv_poll").Value()});
+    // libuv reports POLLERR as UV_EBADF and stops the handle. A netlink socket raises
+    // POLLERR after an overflow; recv() then returns the pending ENOBUFS, so drain as usual
+    // (a really bad fd shows up there as EBADF) and resume polling.
+    self->Drain();
+    if (self->poll_ != nullptr) {
+      int restarted = uv_poll_start(self->poll_, UV_READABLE, &RouteSocket::OnReadable);
+      if (restarted != 0) self->Deliver(self->on_error_, {ErrnoError(env, -restarted, "uv_poll_start").Value()});
+    }
     return;
   }
   self->Drain();

@@ -1,0 +1,144 @@
+/**
+ * @module test/helpers/netns
+ * Network namespaces made by a test and always removed. Names carry the test process's
+ * pid, so a namespace left by a killed run is recognised and swept by the next one.
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+
+const PREFIX = 'trt';
+let counter = 0;
+
+export const isRoot = process.getuid?.() === 0;
+export const isLinux = process.platform === 'linux';
+
+/** Skips the test (with the reason) unless it runs as root on Linux. Returns true when skipped. */
+export function skipUnlessLinuxRoot(t: TestContext): boolean {
+  if (!isLinux) {
+    t.skip('needs Linux (network namespaces)');
+    return true;
+  }
+  if (!isRoot) {
+    t.skip('needs root (creates network namespaces)');
+    return true;
+  }
+  return false;
+}
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[]): RunResult {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** Runs a command and throws with its stderr when it fails. */
+export function must(cmd: string, args: string[]): string {
+  const r = run(cmd, args);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes namespaces left behind by test processes that no longer exist. */
+export function sweepStaleNamespaces(): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync('/run/netns');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = new RegExp(`^${PREFIX}-(\\d+)-`).exec(name);
+    if (m && !processAlive(Number(m[1]))) run('ip', ['netns', 'del', name]);
+  }
+}
+
+export class Netns {
+  readonly name: string;
+  private readonly children = new Set<ChildProcess>();
+
+  constructor(label: string) {
+    this.name = `${PREFIX}-${process.pid}-${counter++}-${label}`.slice(0, 60);
+  }
+
+  create(): void {
+    must('ip', ['netns', 'add', this.name]);
+    must('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
+  }
+
+  /** `ip -n NS ARGS…`, throwing on failure. */
+  ip(...args: string[]): string {
+    return must('ip', ['-n', this.name, ...args]);
+  }
+
+  /** `ip -n NS ARGS…`, returning the result whatever it is. */
+  tryIp(...args: string[]): RunResult {
+    return run('ip', ['-n', this.name, ...args]);
+  }
+
+  /** Runs a command inside the namespace to completion. */
+  exec(cmd: string, args: string[], input?: string): RunResult {
+    const r = spawnSync('ip', ['netns', 'exec', this.name, cmd, ...args], { encoding: 'utf8', input, timeout: 60_000 });
+    return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  /** Starts a long-running command inside the namespace; killed on destroy() if still running. */
+  spawn(cmd: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  /** A veth pair inside the namespace, both ends up, the first one addressed. */
+  addVeth(name: string, peer: string, cidr: string): void {
+    this.ip('link', 'add', name, 'type', 'veth', 'peer', 'name', peer);
+    this.ip('addr', 'add', cidr, 'dev', name);
+    this.ip('link', 'set', name, 'up');
+    this.ip('link', 'set', peer, 'up');
+  }
+
+  destroy(): void {
+    for (const child of this.children) child.kill('SIGKILL');
+    run('ip', ['netns', 'del', this.name]);
+  }
+}
+
+/** Creates a namespace, runs `fn`, and removes the namespace whatever happens. */
+export async function withNetns<T>(label: string, fn: (ns: Netns) => Promise<T> | T): Promise<T> {
+  sweepStaleNamespaces();
+  const ns = new Netns(label);
+  ns.create();
+  try {
+    return await fn(ns);
+  } finally {
+    ns.destroy();
+  }
+}
+
+/** Path of a compiled probe script (test/live/probes/NAME.ts) for running inside a namespace. */
+export function probePath(name: string): string {
+  return new URL(`../live/probes/${name}.js`, import.meta.url).pathname;
+}
+
+/** Parses the JSON lines a probe printed. */
+export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as T);
+}
