@@ -1,0 +1,77 @@
+/**
+ * @module backends/backend
+ * What the reconcile engine needs from a platform: a snapshot of the table, a stream of
+ * changes, and route/rule writes. Everything platform-specific (wire format, tagging,
+ * which kernel routes count as the same route) lives behind this interface.
+ */
+import type { Family, Gateway, Route, Rule } from '../model/route.js';
+
+/** A route as the kernel reports it. */
+export interface KernelRoute {
+  family: Family;
+  destination: string;
+  /** null when the kernel reports none (a device route on Linux reports {link: oif}). */
+  gateway: Gateway | null;
+  /** Interface index the route goes out of (0 when unknown). */
+  index: number;
+  scope: number | null;
+  table: number | null;
+  metric: number | null;
+  /** macOS RTF_* names; on Linux the route type and protocol are in `detail`. */
+  flags: string[];
+  mtu: number | null;
+  /** Carries tunroute's tag (macOS RTF_PROTO1, Linux rtm_protocol): added by a tunroute. */
+  tagged: boolean;
+}
+
+export interface KernelRule extends Rule {
+  tagged: boolean;
+}
+
+export interface KernelInterface {
+  name: string;
+  index: number;
+  up: boolean;
+  /** Addresses as "addr/len". */
+  addresses: string[];
+  mtu: number | null;
+  pointToPoint: boolean;
+}
+
+export interface KernelSnapshot {
+  routes: KernelRoute[];
+  rules: KernelRule[];
+  interfaces: KernelInterface[];
+}
+
+export type KernelEvent =
+  | { kind: 'route'; change: 'added' | 'deleted' | 'changed'; route: KernelRoute; pid: number }
+  | { kind: 'link'; index: number; up: boolean | null }
+  | { kind: 'address'; change: 'added' | 'deleted'; index: number }
+  | { kind: 'rule'; change: 'added' | 'deleted' }
+  /** Messages were lost: only a fresh snapshot tells the truth now. */
+  | { kind: 'overflow' }
+  /** A message that could not be decoded: skipped and counted. */
+  | { kind: 'malformed'; error: string };
+
+export interface Backend {
+  readonly os: 'darwin' | 'linux';
+  /** Opens the socket(s); `onEvent` receives every change except the echoes of our own writes. */
+  open(onEvent: (event: KernelEvent) => void): Promise<void>;
+  snapshot(): Promise<KernelSnapshot>;
+  /** Adds `route` with tunroute's tag. Rejects with a SystemError (EEXIST, ENETUNREACH, …). */
+  addRoute(route: Route): Promise<void>;
+  /** Adds a route exactly as given, without the tag (used to put back a physical route). */
+  restoreRoute(route: Route): Promise<void>;
+  /** Deletes exactly this route (key, mask, scope / table, metric). Rejects with ESRCH when absent. */
+  deleteRoute(route: Route | KernelRoute): Promise<void>;
+  addRule(rule: Rule): Promise<void>;
+  deleteRule(rule: Rule): Promise<void>;
+  /** True when the kernel's route is the same entry as `route` (same key). */
+  sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean;
+  /** True when the kernel's route already does what `route` asks (same key, gateway and interface). */
+  satisfies(kernel: KernelRoute, route: Route): boolean;
+  /** Counters for the log and tests. */
+  stats(): { malformed: number; overflows: number };
+  close(): void;
+}

@@ -1,0 +1,476 @@
+/**
+ * @module engine/engine
+ * The reconcile engine: one platform-free loop that makes the kernel table match the
+ * desired state and keeps it there.
+ *
+ * It is level-triggered. Every trigger (a kernel event, the periodic timer, an overflow,
+ * the name file, a reload) leads to the same step: take a fresh snapshot, derive the
+ * facts (tunnel interface, physical defaults), ask the policy for the desired state, and
+ * apply the difference. A lost or misread event can therefore delay a repair but never
+ * leave the table wrong, and there is no second, event-specific code path to get wrong.
+ *
+ * Runs are serialised: a trigger during a run marks the engine dirty and one more run
+ * follows, so a burst of kernel messages costs at most two snapshots, and a deleted route
+ * is repaired as soon as the current run ends (milliseconds).
+ */
+import type { Logger } from 'pino';
+import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot } from '../backends/backend.js';
+import type { Family, Route, Rule } from '../model/route.js';
+import { routeKey, ruleKey } from '../model/route.js';
+import { isSystemError } from '../errors.js';
+import { FlapDamper, type FlapLimits } from './flap.js';
+import type { Journal } from './journal.js';
+
+export type EngineState = 'starting' | 'waiting' | 'installed' | 'degraded' | 'stopping' | 'stopped';
+
+/** A physical route tunroute must move aside for one of its own: first make sure `scopedCopy` exists, then remove `remove`. */
+export interface Demotion {
+  remove: Route;
+  scopedCopy: Route | null;
+}
+
+export interface DesiredState {
+  /** In install order: endpoint routes, scoped copies, then tunnel routes. */
+  routes: Route[];
+  rules: Rule[];
+  demotions: Demotion[];
+}
+
+export interface PhysicalDefault {
+  family: Family;
+  gateway: string;
+  interface: string;
+  index: number;
+}
+
+export interface Facts {
+  tunnel: KernelInterface;
+  physicalDefaults: PhysicalDefault[];
+  /** Unscoped, untagged routes not on the tunnel: what a demotion may have to move. */
+  foreignRoutes: KernelRoute[];
+  interfaces: KernelInterface[];
+}
+
+export interface EngineSettings {
+  onTunnelDown: 'restore' | 'block';
+  reconcileIntervalMs: number;
+  flap: FlapLimits;
+}
+
+/** What the engine asks of the profile; replaced as a whole on reload. */
+export interface Policy {
+  settings: EngineSettings;
+  /** The tunnel's interface name now (it may change when wireguard-go restarts), or null if unknown yet. */
+  tunnelName(): string | null;
+  /** True when the interface has the address(es) the profile needs. */
+  hasAddress(tunnel: KernelInterface): boolean;
+  desire(facts: Facts): DesiredState;
+}
+
+export interface EngineOptions {
+  backend: Backend;
+  journal: Journal;
+  logger: Logger;
+  policy: Policy;
+  /** Poll interval while waiting for the interface: macOS announces no interface creation. */
+  waitPollMs?: number;
+  now?: () => number;
+}
+
+const PHYSICAL_DEFAULTS: Record<Family, string> = { inet: '0.0.0.0/0', inet6: '::/0' };
+
+export class Engine {
+  private readonly backend: Backend;
+  private readonly journal: Journal;
+  private readonly log: Logger;
+  private policy: Policy;
+  private flap: FlapDamper;
+  private readonly waitPollMs: number;
+  private readonly now: () => number;
+
+  private state: EngineState = 'starting';
+  private running: Promise<void> | null = null;
+  private dirty = false;
+  private reason = 'start';
+  private periodic: NodeJS.Timeout | null = null;
+  private waitPoll: NodeJS.Timeout | null = null;
+  private delayed: NodeJS.Timeout | null = null;
+  /** Routes we installed and saw in place, by key: a later absence is a deletion by someone else. */
+  private installed = new Map<string, Route>();
+  private lastTunnel: { name: string; index: number } | null = null;
+  private readonly stateListeners: Array<(state: EngineState) => void> = [];
+
+  constructor(options: EngineOptions) {
+    this.backend = options.backend;
+    this.journal = options.journal;
+    this.log = options.logger;
+    this.policy = options.policy;
+    this.now = options.now ?? Date.now;
+    this.flap = new FlapDamper(options.policy.settings.flap, this.now);
+    this.waitPollMs = options.waitPollMs ?? 1000;
+  }
+
+  get currentState(): EngineState {
+    return this.state;
+  }
+
+  onState(listener: (state: EngineState) => void): void {
+    this.stateListeners.push(listener);
+  }
+
+  /** Opens the backend, sweeps what an earlier run left, then converges. */
+  async start(): Promise<void> {
+    await this.backend.open((event) => this.onKernelEvent(event));
+    const swept = await this.sweep('start');
+    if (swept.removed + swept.restored > 0) this.log.info({ ...swept }, 'swept leftovers of an earlier run');
+    this.schedulePeriodic();
+    await this.trigger('start');
+  }
+
+  /** Replaces the policy (a reloaded profile) and converges to it: only what differs is touched. */
+  async reload(policy: Policy): Promise<void> {
+    this.policy = policy;
+    this.flap = new FlapDamper(policy.settings.flap, this.now);
+    this.schedulePeriodic();
+    this.setState(this.state, 'reloading');
+    await this.trigger('reload');
+  }
+
+  /** Asks for a reconcile run; resolves when a run that started after this call has finished. */
+  trigger(reason: string): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return Promise.resolve();
+    this.reason = reason;
+    if (this.running) {
+      this.dirty = true;
+      return this.running.then(() => this.running ?? undefined);
+    }
+    this.running = this.runLoop().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async runLoop(): Promise<void> {
+    do {
+      this.dirty = false;
+      try {
+        await this.reconcile(this.reason);
+      } catch (e) {
+        this.log.error({ err: e, reason: this.reason }, 'reconcile failed; retrying on the next trigger');
+        this.setState('degraded');
+      }
+    } while (this.dirty && this.state !== 'stopping' && this.state !== 'stopped');
+  }
+
+  private onKernelEvent(event: KernelEvent): void {
+    if (event.kind === 'malformed') {
+      this.log.warn({ error: event.error }, 'skipped a malformed kernel message');
+      return;
+    }
+    if (event.kind === 'overflow') this.log.warn('routing socket overflowed; resyncing from a full snapshot');
+    if (event.kind === 'route' && event.change === 'deleted' && this.installed.has(routeKey(event.route))) {
+      this.log.info({ destination: event.route.destination, scope: event.route.scope, pid: event.pid }, 'foreign change: one of our routes was deleted');
+    }
+    void this.trigger(event.kind === 'route' ? `route ${event.change}` : event.kind);
+  }
+
+  private schedulePeriodic(): void {
+    if (this.periodic) clearInterval(this.periodic);
+    this.periodic = setInterval(() => void this.trigger('periodic'), this.policy.settings.reconcileIntervalMs);
+    this.periodic.unref();
+  }
+
+  private setState(state: EngineState, note?: string): void {
+    if (state === this.state && note === undefined) return;
+    const from = this.state;
+    this.state = state;
+    this.log.info({ state, from, ...(note ? { note } : {}) }, `state ${note ?? state}`);
+    for (const l of this.stateListeners) l(state);
+  }
+
+  // ---- one reconcile run ------------------------------------------------------------
+
+  private async reconcile(reason: string): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    const snap = await this.backend.snapshot();
+    const name = this.policy.tunnelName();
+    const tunnel = name === null ? undefined : snap.interfaces.find((i) => i.name === name);
+    if (tunnel === undefined || !tunnel.up || !this.policy.hasAddress(tunnel)) {
+      await this.tunnelUnavailable(snap, name, tunnel);
+      return;
+    }
+    this.stopWaitPoll();
+    if (this.lastTunnel && (this.lastTunnel.name !== tunnel.name || this.lastTunnel.index !== tunnel.index)) {
+      this.log.info({ interface: tunnel.name, index: tunnel.index, previous: this.lastTunnel }, 'tunnel interface changed');
+    }
+    this.lastTunnel = { name: tunnel.name, index: tunnel.index };
+
+    const facts = this.facts(snap, tunnel);
+    const desired = this.policy.desire(facts);
+    const changes = await this.apply(snap, desired, reason);
+    if (changes > 0 || this.state !== 'installed') {
+      if (reason === 'periodic' && changes > 0) this.log.warn({ changes }, 'periodic reconcile found drift and repaired it');
+      this.setState('installed');
+    }
+  }
+
+  private facts(snap: KernelSnapshot, tunnel: KernelInterface): Facts {
+    const foreign = snap.routes.filter((r) => !r.tagged && r.index !== tunnel.index);
+    const physicalDefaults: PhysicalDefault[] = [];
+    for (const family of ['inet', 'inet6'] as const) {
+      const found = this.physicalDefault(snap, foreign, family);
+      if (found) physicalDefaults.push(found);
+    }
+    // A physical route tunroute moved aside is still the physical side's route: the policy
+    // must keep seeing it, or it would stop wanting the scoped copy that replaces it.
+    const moved: KernelRoute[] = this.journal.moved
+      .filter((m) => !foreign.some((f) => routeKey(f) === routeKey(m)))
+      .map((m) => ({ family: m.family, destination: m.destination, gateway: m.gateway, index: m.index, scope: m.scope, table: m.table, metric: m.metric, flags: m.flags, mtu: m.mtu, tagged: false }));
+    return { tunnel, physicalDefaults, foreignRoutes: [...foreign.filter((r) => r.scope === null), ...moved], interfaces: snap.interfaces };
+  }
+
+  /**
+   * The gateway the endpoint routes must use. The unscoped physical default if there is
+   * one; after tunroute moved it aside, the route the journal remembers; failing both, a
+   * scoped default on a physical interface (macOS keeps one per network service).
+   */
+  private physicalDefault(snap: KernelSnapshot, foreign: KernelRoute[], family: Family): PhysicalDefault | undefined {
+    const named = (index: number): string => snap.interfaces.find((i) => i.index === index)?.name ?? `#${index}`;
+    const defaults = foreign
+      .filter((r) => r.family === family && r.destination === PHYSICAL_DEFAULTS[family] && r.gateway !== null && 'address' in r.gateway)
+      .filter((r) => r.table === null || r.table === 254)
+      .sort((a, b) => (a.scope === null ? 0 : 1) - (b.scope === null ? 0 : 1) || (a.metric ?? 0) - (b.metric ?? 0));
+    const unscoped = defaults.find((r) => r.scope === null);
+    const pick = (r: KernelRoute): PhysicalDefault => ({ family, gateway: (r.gateway as { address: string }).address, interface: named(r.index), index: r.index });
+    if (unscoped) return pick(unscoped);
+    const moved = this.journal.moved.find((r) => r.family === family && r.destination === PHYSICAL_DEFAULTS[family] && 'address' in r.gateway);
+    if (moved && 'address' in moved.gateway) return { family, gateway: moved.gateway.address, interface: moved.interface, index: moved.index };
+    const scoped = defaults[0];
+    return scoped ? pick(scoped) : undefined;
+  }
+
+  /** Applies the difference between the snapshot and the desired state. Returns the number of changes made. */
+  private async apply(snap: KernelSnapshot, desired: DesiredState, reason: string): Promise<number> {
+    let changes = 0;
+    const present = (route: Route | KernelRoute): KernelRoute | undefined => snap.routes.find((k) => this.backend.sameKey(k, route));
+
+    // 1. Endpoint host routes first, so the tunnel's own packets never loop into it.
+    const ordered = [...desired.routes.filter((r) => r.origin === 'endpoint'), ...desired.routes.filter((r) => r.origin === 'demoted')];
+    for (const route of ordered) changes += await this.ensureRoute(route, present(route), reason);
+
+    // 2. Move physical routes aside (journaled first), now that their scoped copies exist.
+    for (const demotion of desired.demotions) {
+      if (demotion.scopedCopy && !present(demotion.scopedCopy)) changes += await this.ensureRoute(demotion.scopedCopy, undefined, reason);
+      const current = present(demotion.remove);
+      if (!current || current.tagged) continue;
+      if (!this.allowRepair(`demote|${routeKey(demotion.remove)}`, 'a foreign route keeps coming back where ours must be')) continue;
+      this.journal.recordMoved(demotion.remove);
+      if (await this.write('remove-unscoped', demotion.remove, () => this.backend.deleteRoute(current))) changes++;
+    }
+
+    // 3. Tunnel routes and adopted host routes.
+    for (const route of desired.routes.filter((r) => r.origin !== 'endpoint' && r.origin !== 'demoted')) {
+      changes += await this.ensureRoute(route, present(route), reason);
+    }
+
+    // 4. Rules (Linux scoped mode).
+    const wantedRules = new Set(desired.rules.map(ruleKey));
+    for (const rule of desired.rules) {
+      if (snap.rules.some((r) => ruleKey(r) === ruleKey(rule))) continue;
+      if (await this.write('add-rule', null, () => this.backend.addRule(rule), { rule: ruleKey(rule) })) changes++;
+    }
+    for (const rule of snap.rules.filter((r) => r.tagged && !wantedRules.has(ruleKey(r)))) {
+      if (await this.write('remove-stale-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) changes++;
+    }
+
+    // 5. Our routes nobody wants any more (old gateway, reloaded profile, old tunnel index).
+    const wanted = [...desired.routes, ...desired.demotions.flatMap((d) => (d.scopedCopy ? [d.scopedCopy] : []))];
+    for (const stale of snap.routes.filter((k) => k.tagged && !wanted.some((w) => this.backend.satisfies(k, w)))) {
+      if (await this.write('remove-stale', stale, () => this.backend.deleteRoute(stale))) changes++;
+      this.installed.delete(routeKey(stale));
+    }
+
+    // 6. Physical routes we moved that no longer need to be away (reloaded profile, other mode).
+    for (const moved of this.journal.moved) {
+      const stillDemoted = desired.demotions.some((d) => routeKey(d.remove) === routeKey(moved));
+      const occupied = desired.routes.some((r) => routeKey(r) === routeKey(moved));
+      if (!stillDemoted && !occupied) changes += await this.restoreMoved(moved, snap);
+    }
+    return changes;
+  }
+
+  private async ensureRoute(route: Route, current: KernelRoute | undefined, reason: string): Promise<number> {
+    const key = routeKey(route);
+    if (current && this.backend.satisfies(current, route)) {
+      this.installed.set(key, route);
+      return 0;
+    }
+    // The kernel made this host route itself (address with a peer): adopt it, it is not ours to replace.
+    // Likewise a scoped default the system already keeps on the physical interface (configd
+    // makes one per network service): EEXIST there is the normal case.
+    if (current && !current.tagged && (route.origin === 'host' || route.origin === 'demoted')) {
+      this.installed.set(key, route);
+      return 0;
+    }
+    const repair = this.installed.has(key) && reason !== 'start' && reason !== 'reload';
+    if (repair && !this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) return 0;
+    if (current) {
+      // Our key is taken by something else. Ours (an old gateway) is replaced; a foreign route is
+      // never deleted here: a destination-only delete is how other tools removed users' default routes.
+      if (!current.tagged) {
+        this.log.warn({ destination: route.destination, scope: route.scope, gateway: current.gateway, index: current.index }, 'a foreign route holds our destination; leaving it');
+        return 0;
+      }
+      await this.write('replace', current, () => this.backend.deleteRoute(current));
+    }
+    const ok = await this.write(repair ? 'restore' : 'add', route, () => this.backend.addRoute(route));
+    if (ok) this.installed.set(key, route);
+    return ok ? 1 : 0;
+  }
+
+  private allowRepair(key: string, why: string, route?: Route): boolean {
+    const decision = this.flap.request(key);
+    if (decision.waitMs === 0) return true;
+    if (decision.startsEpisode) {
+      this.log.warn({ key, destination: route?.destination, repairs: decision.repairsInWindow, backoffMs: decision.waitMs }, `flapping: ${why}; backing off`);
+    }
+    if (!this.delayed) {
+      this.delayed = setTimeout(() => {
+        this.delayed = null;
+        void this.trigger('backoff');
+      }, decision.waitMs);
+      this.delayed.unref();
+    }
+    return false;
+  }
+
+  /** Runs one kernel write and logs it. EEXIST on an add and ESRCH on a delete mean it is already so. */
+  private async write(action: string, route: Route | KernelRoute | null, op: () => Promise<void>, extra: Record<string, unknown> = {}): Promise<boolean> {
+    const fields = route ? describe(route) : {};
+    try {
+      await op();
+      this.log.info({ action, ...fields, ...extra, result: 'ok' }, `route ${action}`);
+      return true;
+    } catch (e) {
+      if (isSystemError(e)) {
+        const benign = (e.code === 'EEXIST' && !action.startsWith('remove')) || (e.code === 'ESRCH' && (action.startsWith('remove') || action === 'replace'));
+        this.log[benign ? 'info' : 'warn']({ action, ...fields, ...extra, result: 'error', errno: e.code }, `route ${action}: ${e.code}`);
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private async restoreMoved(moved: Route, snap: KernelSnapshot): Promise<number> {
+    const current = snap.routes.find((k) => this.backend.sameKey(k, moved));
+    if (current && !current.tagged) {
+      // Someone (configd, DHCP) already put a physical route back: nothing to restore.
+      this.journal.forgetMoved(moved);
+      return 0;
+    }
+    if (current?.tagged) await this.write('remove', current, () => this.backend.deleteRoute(current));
+    const ok = await this.write('restore-physical', moved, () => this.backend.restoreRoute(moved));
+    this.journal.forgetMoved(moved);
+    return ok ? 1 : 0;
+  }
+
+  private async tunnelUnavailable(snap: KernelSnapshot, name: string | null, tunnel: KernelInterface | undefined): Promise<void> {
+    const why = name === null ? 'name not known yet' : tunnel === undefined ? 'interface absent' : !tunnel.up ? 'interface down' : 'no address yet';
+    const wasInstalled = this.state === 'installed' || this.state === 'degraded';
+    if (wasInstalled) this.log.warn({ interface: name, why }, 'tunnel went away; its routes are gone with it');
+    // The kernel drops routes through a vanished or downed interface without a message.
+    this.installed.clear();
+    if (wasInstalled || this.state === 'starting') {
+      if (this.policy.settings.onTunnelDown === 'restore') {
+        const swept = await this.sweepSnapshot(snap);
+        if (swept.removed + swept.restored > 0) this.log.info({ ...swept }, 'restored the physical routes while the tunnel is down');
+      } else {
+        this.log.warn('onTunnelDown is "block": physical routes stay moved aside until the tunnel is back');
+      }
+    }
+    if (this.state !== 'waiting') this.setState('waiting', `waiting for ${name ?? 'the interface name'} (${why})`);
+    this.startWaitPoll();
+  }
+
+  private startWaitPoll(): void {
+    if (this.waitPoll) return;
+    this.waitPoll = setInterval(() => void this.trigger('wait-poll'), this.waitPollMs);
+    this.waitPoll.unref();
+  }
+
+  private stopWaitPoll(): void {
+    if (this.waitPoll) clearInterval(this.waitPoll);
+    this.waitPoll = null;
+  }
+
+  // ---- sweep and stop -----------------------------------------------------------------
+
+  /** Removes every tagged route and rule and puts back every journaled route. */
+  async sweep(why: string): Promise<{ removed: number; restored: number }> {
+    const snap = await this.backend.snapshot();
+    const result = await this.sweepSnapshot(snap);
+    this.log.debug({ why, ...result }, 'sweep done');
+    return result;
+  }
+
+  private async sweepSnapshot(snap: KernelSnapshot): Promise<{ removed: number; restored: number }> {
+    let removed = 0;
+    let restored = 0;
+    // Tunnel routes before the physical ones come back, so no moment has two unscoped defaults.
+    const tagged = snap.routes.filter((r) => r.tagged);
+    const order = (r: KernelRoute): number => (r.scope === null ? 0 : 1);
+    for (const route of tagged.sort((a, b) => order(a) - order(b))) {
+      if (await this.write('remove', route, () => this.backend.deleteRoute(route))) removed++;
+    }
+    for (const rule of snap.rules.filter((r) => r.tagged)) {
+      if (await this.write('remove-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) removed++;
+    }
+    const after = { ...snap, routes: snap.routes.filter((r) => !r.tagged) };
+    for (const moved of [...this.journal.moved]) restored += await this.restoreMoved(moved, after);
+    this.installed.clear();
+    return { removed, restored };
+  }
+
+  /**
+   * Removes everything tunroute added and restores everything it moved, within `timeoutMs`.
+   * Resolves true when the table is clean; false when time ran out (the journal keeps what
+   * is left, for the next start or `tunroute restore`).
+   */
+  async stop(timeoutMs: number): Promise<boolean> {
+    if (this.state === 'stopped') return true;
+    this.setState('stopping');
+    for (const t of [this.periodic, this.delayed]) if (t) clearTimeout(t);
+    this.stopWaitPoll();
+    if (this.running) await Promise.race([this.running, delay(timeoutMs / 2)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const cleaned = this.sweep('stop').then(() => true);
+    const clean = await Promise.race([cleaned, timedOut]).catch((e: unknown) => {
+      this.log.error({ err: e }, 'cleanup failed');
+      return false;
+    });
+    clearTimeout(timer);
+    if (clean) this.journal.clear();
+    this.backend.close();
+    this.setState('stopped');
+    return clean;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function describe(route: Route | KernelRoute): Record<string, unknown> {
+  return {
+    destination: route.destination,
+    gateway: route.gateway === null ? null : 'link' in route.gateway ? `link#${route.gateway.link}` : route.gateway.address,
+    interface: 'interface' in route ? route.interface : route.index,
+    scope: route.scope,
+    ...(route.table !== null ? { table: route.table } : {}),
+    ...(route.metric !== null ? { metric: route.metric } : {}),
+    ...(route.flags.length ? { flags: route.flags } : {}),
+  };
+}
