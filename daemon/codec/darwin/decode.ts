@@ -1,0 +1,416 @@
+/**
+ * @module codec/darwin/decode
+ * Decodes PF_ROUTE messages (socket reads and sysctl dumps) into a discriminated union
+ * keyed by `kind`. The header layout is picked from a table keyed by rtm_type
+ * (reference §1.11), after the length and version are checked; unknown types are
+ * skipped, never fatal. Field offsets are XNU's, not the route(4) page's (§1.12).
+ */
+import { ByteReader } from '../bytes.js';
+import type { WalkResult } from '../codec.js';
+import { DecodeError } from '../../errors.js';
+import { RTF, RTM, RTM_VERSION, nameOf } from './constants.js';
+import { applyPrefix, formatIp, parseIp, type IpFamily } from './ip.js';
+import { decodeMask, decodeSockaddr, splitSockaddrs, type Mask, type RawSlot, type Sockaddr, type SlotName } from './sockaddr.js';
+
+export interface Addrs {
+  dst?: Sockaddr;
+  gateway?: Sockaddr;
+  /** Decoded by the destination's family (the interface address's for address messages). */
+  netmask?: Mask;
+  genmask?: Mask;
+  ifp?: Sockaddr;
+  ifa?: Sockaddr;
+  author?: Sockaddr;
+  brd?: Sockaddr;
+}
+
+/** struct rt_metrics: 14 32-bit fields. */
+export interface RouteMetrics {
+  locks: number;
+  mtu: number;
+  hopcount: number;
+  /** Calendar seconds; 0 = never. Signed. */
+  expire: number;
+  recvpipe: number;
+  sendpipe: number;
+  ssthresh: number;
+  /** Microseconds. */
+  rtt: number;
+  rttvar: number;
+  pksent: number;
+  filler: [number, number, number, number];
+}
+
+interface MessageBase {
+  /** rtm_type and its C name ("RTM_ADD"). */
+  type: number;
+  typeName: string;
+  version: number;
+  /** msglen. */
+  length: number;
+  /** The interface index field of the header (0 in rt_missmsg messages). */
+  index: number;
+  /** The header's flag word: RTF_* for routes, IFF_* for interfaces, ifa_flags for addresses. */
+  flags: number;
+  /** The rtm_addrs bitmask as sent. */
+  addrBits: number;
+  addrs: Addrs;
+}
+
+export interface RouteMessage extends MessageBase {
+  kind: 'route';
+  header: 'rt_msghdr' | 'rt_msghdr2' | 'rt_msghdr_ext';
+  /** rt_msghdr and rt_msghdr_ext only; rt_msghdr2 (RTM_GET2) has no pid, seq or errno. */
+  pid?: number;
+  seq?: number;
+  errno?: number;
+  /** rt_msghdr2 only. */
+  refcnt?: number;
+  parentFlags?: number;
+  use: number;
+  inits: number;
+  metrics: RouteMetrics;
+  /** rt_msghdr_ext only: struct rt_reach_info. */
+  reach?: { refcnt: number; probes: number; sndExpire: bigint; rcvExpire: bigint; rssi: number; lqm: number; npm: number };
+  /** Canonical CIDR: host routes (RTF_HOST or no netmask) are /32 or /128. Null for a non-IP or missing DST or a non-contiguous mask. */
+  destination: string | null;
+  /** The RTF_IFSCOPE interface index, null when the route is unscoped. */
+  scope: number | null;
+}
+
+/** struct if_data / if_data64 (64-bit counters are converted to number). */
+export interface InterfaceData {
+  type: number;
+  typelen: number;
+  physical: number;
+  addrlen: number;
+  hdrlen: number;
+  recvquota: number;
+  xmitquota: number;
+  mtu: number;
+  metric: number;
+  baudrate: number;
+  ipackets: number;
+  ierrors: number;
+  opackets: number;
+  oerrors: number;
+  collisions: number;
+  ibytes: number;
+  obytes: number;
+  imcasts: number;
+  omcasts: number;
+  iqdrops: number;
+  noproto: number;
+  recvtiming: number;
+  xmittiming: number;
+  lastchange: { sec: number; usec: number };
+  /** if_data only (0 in if_data64). */
+  hwassist: number;
+}
+
+export interface InterfaceMessage extends MessageBase {
+  kind: 'interface';
+  header: 'if_msghdr' | 'if_msghdr2';
+  data: InterfaceData;
+  /** if_msghdr2 only. */
+  send?: { len: number; maxlen: number; drops: number; timer: number };
+}
+
+export interface AddressMessage extends MessageBase {
+  kind: 'address';
+  header: 'ifa_msghdr';
+  metric: number;
+  /** The interface address with its prefix ("10.8.0.2/24"), from IFA and NETMASK; null without an IP IFA. */
+  address: string | null;
+}
+
+export interface MulticastMessage extends MessageBase {
+  kind: 'multicast';
+  header: 'ifma_msghdr' | 'ifma_msghdr2';
+  /** ifma_msghdr2 only. */
+  refcount?: number;
+  /** The group address (the IFA sockaddr), null when absent or not IP. */
+  group: string | null;
+}
+
+export type DarwinMessage = RouteMessage | InterfaceMessage | AddressMessage | MulticastMessage;
+
+type Parse = (r: ByteReader, common: MessageBase, layout: Layout) => DarwinMessage;
+
+interface Layout {
+  header: DarwinMessage['header'];
+  /** sizeof the header: msglen must be at least this, and sockaddrs start here. */
+  size: number;
+  addrsAt: number;
+  flagsAt: number;
+  indexAt: number;
+  indexSize: 2 | 4;
+  parse: Parse;
+}
+
+const ipFamily = (sa: Sockaddr | undefined): IpFamily | null =>
+  sa?.family === 'inet' || sa?.family === 'inet6' ? sa.family : null;
+
+function readMetrics(r: ByteReader, at: number): RouteMetrics {
+  const u = (i: number) => r.u32(at + i * 4, 'rt_metrics');
+  return {
+    locks: u(0),
+    mtu: u(1),
+    hopcount: u(2),
+    expire: r.i32(at + 12, 'rmx_expire'),
+    recvpipe: u(4),
+    sendpipe: u(5),
+    ssthresh: u(6),
+    rtt: u(7),
+    rttvar: u(8),
+    pksent: u(9),
+    filler: [u(10), u(11), u(12), u(13)],
+  };
+}
+
+/** Decodes the slots; masks go by `maskFamily(addrs)` so they never depend on their own family byte. */
+function decodeAddrs(slots: Partial<Record<SlotName, RawSlot>>, maskFamily: (a: Addrs) => IpFamily | null): Addrs {
+  const addrs: Addrs = {};
+  for (const name of ['dst', 'gateway', 'ifp', 'ifa', 'author', 'brd'] as const) {
+    const slot = slots[name];
+    if (slot !== undefined) addrs[name] = decodeSockaddr(slot);
+  }
+  const family = maskFamily(addrs);
+  if (slots.netmask !== undefined) addrs.netmask = decodeMask(slots.netmask, family);
+  if (slots.genmask !== undefined) addrs.genmask = decodeMask(slots.genmask, family);
+  return addrs;
+}
+
+/** The route's CIDR: RTF_HOST or no netmask → host; an empty DST is the kernel's 0.0.0.0 (§3.3). */
+function routeDestination(addrs: Addrs, flags: number): string | null {
+  const dst = addrs.dst;
+  if (dst === undefined) return null;
+  let family: IpFamily;
+  let bytes: Uint8Array;
+  if (dst.family === 'inet' || dst.family === 'inet6') {
+    family = dst.family;
+    bytes = parseIp(dst.address).bytes;
+  } else if (dst.family === 'empty') {
+    family = 'inet';
+    bytes = new Uint8Array(4);
+  } else {
+    return null;
+  }
+  const max = family === 'inet' ? 32 : 128;
+  let prefix = max;
+  const mask = addrs.netmask;
+  if ((flags & RTF.RTF_HOST.value) === 0 && mask !== undefined) {
+    if (mask.family === 'empty') prefix = 0;
+    else if (mask.family === family) {
+      if (mask.prefix === null) return null;
+      prefix = mask.prefix;
+    } else return null;
+  }
+  return `${formatIp(family, applyPrefix(bytes, prefix))}/${prefix}`;
+}
+
+const parseRoute: Parse = (r, common, layout) => {
+  const addrs = decodeAddrs(splitSockaddrs(r.bytes, layout.size, common.addrBits, r.base), (a) =>
+    a.dst?.family === 'empty' ? 'inet' : ipFamily(a.dst),
+  );
+  const base = { ...common, addrs, kind: 'route' as const, header: layout.header as RouteMessage['header'] };
+  const scope = (common.flags & RTF.RTF_IFSCOPE.value) !== 0 ? common.index : null;
+  const destination = routeDestination(addrs, common.flags);
+  if (layout.header === 'rt_msghdr_ext') {
+    return {
+      ...base,
+      pid: r.i32(20, 'rtm_pid'),
+      seq: r.i32(24, 'rtm_seq'),
+      errno: r.i32(28, 'rtm_errno'),
+      use: r.u32(32, 'rtm_use'),
+      inits: r.u32(36, 'rtm_inits'),
+      metrics: readMetrics(r, 40),
+      reach: {
+        refcnt: r.u32(96, 'ri_refcnt'),
+        probes: r.u32(100, 'ri_probes'),
+        sndExpire: r.u64(104, 'ri_snd_expire'),
+        rcvExpire: r.u64(112, 'ri_rcv_expire'),
+        rssi: r.i32(120, 'ri_rssi'),
+        lqm: r.i32(124, 'ri_lqm'),
+        npm: r.i32(128, 'ri_npm'),
+      },
+      destination,
+      scope,
+    };
+  }
+  const tail = { use: r.u32(28, 'rtm_use'), inits: r.u32(32, 'rtm_inits'), metrics: readMetrics(r, 36), destination, scope };
+  if (layout.header === 'rt_msghdr2') {
+    return { ...base, refcnt: r.i32(16, 'rtm_refcnt'), parentFlags: r.u32(20, 'rtm_parentflags'), ...tail };
+  }
+  // errno is at 24; golang/net reads 28 (rtm_use), a known bug (§1.12).
+  return { ...base, pid: r.i32(16, 'rtm_pid'), seq: r.i32(20, 'rtm_seq'), errno: r.i32(24, 'rtm_errno'), ...tail };
+};
+
+function readIfData(r: ByteReader, at: number, wide: boolean): InterfaceData {
+  const u8 = (i: number) => r.u8(at + i, 'if_data');
+  const u32 = (i: number) => r.u32(at + i, 'if_data');
+  const u64 = (i: number) => Number(r.u64(at + i, 'if_data64'));
+  const counter = wide ? (i32Off: number, i64Off: number) => u64(i64Off) : (i32Off: number) => u32(i32Off);
+  return {
+    type: u8(0),
+    typelen: u8(1),
+    physical: u8(2),
+    addrlen: u8(3),
+    hdrlen: u8(4),
+    recvquota: u8(5),
+    xmitquota: u8(6),
+    mtu: u32(8),
+    metric: u32(12),
+    baudrate: counter(16, 16),
+    ipackets: counter(20, 24),
+    ierrors: counter(24, 32),
+    opackets: counter(28, 40),
+    oerrors: counter(32, 48),
+    collisions: counter(36, 56),
+    ibytes: counter(40, 64),
+    obytes: counter(44, 72),
+    imcasts: counter(48, 80),
+    omcasts: counter(52, 88),
+    iqdrops: counter(56, 96),
+    noproto: counter(60, 104),
+    recvtiming: u32(wide ? 112 : 64),
+    xmittiming: u32(wide ? 116 : 68),
+    lastchange: { sec: r.i32(at + (wide ? 120 : 72), 'ifi_lastchange'), usec: r.i32(at + (wide ? 124 : 76), 'ifi_lastchange') },
+    hwassist: wide ? 0 : u32(84),
+  };
+}
+
+const parseInterface: Parse = (r, common, layout) => {
+  // Socket-delivered RTM_IFINFO has no sockaddrs at all (§7); that is normal, not an error.
+  const addrs = decodeAddrs(splitSockaddrs(r.bytes, layout.size, common.addrBits, r.base), (a) => ipFamily(a.ifa));
+  if (layout.header === 'if_msghdr2') {
+    return {
+      ...common,
+      addrs,
+      kind: 'interface',
+      header: 'if_msghdr2',
+      send: { len: r.u32(16, 'ifm_snd_len'), maxlen: r.u32(20, 'ifm_snd_maxlen'), drops: r.u32(24, 'ifm_snd_drops'), timer: r.i32(28, 'ifm_timer') },
+      data: readIfData(r, 32, true),
+    };
+  }
+  return { ...common, addrs, kind: 'interface', header: 'if_msghdr', data: readIfData(r, 16, false) };
+};
+
+const parseAddress: Parse = (r, common, layout) => {
+  const addrs = decodeAddrs(splitSockaddrs(r.bytes, layout.size, common.addrBits, r.base), (a) => ipFamily(a.ifa));
+  let address: string | null = null;
+  const ifa = addrs.ifa;
+  if (ifa?.family === 'inet' || ifa?.family === 'inet6') {
+    const max = ifa.family === 'inet' ? 32 : 128;
+    const mask = addrs.netmask;
+    const prefix = mask === undefined ? max : mask.family === 'empty' ? 0 : mask.family === ifa.family ? mask.prefix : null;
+    address = prefix === null ? null : `${ifa.address}/${prefix}`;
+  }
+  return { ...common, addrs, kind: 'address', header: 'ifa_msghdr', metric: r.i32(16, 'ifam_metric'), address };
+};
+
+const parseMulticast: Parse = (r, common, layout) => {
+  const addrs = decodeAddrs(splitSockaddrs(r.bytes, layout.size, common.addrBits, r.base), (a) => ipFamily(a.ifa));
+  const ifa = addrs.ifa;
+  const group = ifa?.family === 'inet' || ifa?.family === 'inet6' ? ifa.address : null;
+  if (layout.header === 'ifma_msghdr2') {
+    return { ...common, addrs, kind: 'multicast', header: 'ifma_msghdr2', refcount: r.i32(16, 'ifmam_refcount'), group };
+  }
+  return { ...common, addrs, kind: 'multicast', header: 'ifma_msghdr', group };
+};
+
+const RT_MSGHDR: Layout = { header: 'rt_msghdr', size: 92, addrsAt: 12, flagsAt: 8, indexAt: 4, indexSize: 2, parse: parseRoute };
+const IFA_MSGHDR: Layout = { header: 'ifa_msghdr', size: 20, addrsAt: 4, flagsAt: 8, indexAt: 12, indexSize: 2, parse: parseAddress };
+const IFMA_MSGHDR: Layout = { header: 'ifma_msghdr', size: 16, addrsAt: 4, flagsAt: 8, indexAt: 12, indexSize: 2, parse: parseMulticast };
+
+/** Header layout by rtm_type (reference §1.11). */
+export const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
+  ...[
+    RTM.RTM_ADD,
+    RTM.RTM_DELETE,
+    RTM.RTM_CHANGE,
+    RTM.RTM_GET,
+    RTM.RTM_LOSING,
+    RTM.RTM_REDIRECT,
+    RTM.RTM_MISS,
+    RTM.RTM_LOCK,
+    RTM.RTM_OLDADD,
+    RTM.RTM_OLDDEL,
+    RTM.RTM_RESOLVE,
+    RTM.RTM_GET_SILENT,
+  ].map((t) => [t.value, RT_MSGHDR] as const),
+  [RTM.RTM_GET2.value, { ...RT_MSGHDR, header: 'rt_msghdr2' }],
+  [RTM.RTM_GET_EXT.value, { header: 'rt_msghdr_ext', size: 136, addrsAt: 16, flagsAt: 8, indexAt: 4, indexSize: 4, parse: parseRoute }],
+  [RTM.RTM_NEWADDR.value, IFA_MSGHDR],
+  [RTM.RTM_DELADDR.value, IFA_MSGHDR],
+  [RTM.RTM_IFINFO.value, { header: 'if_msghdr', size: 112, addrsAt: 4, flagsAt: 8, indexAt: 12, indexSize: 2, parse: parseInterface }],
+  [RTM.RTM_IFINFO2.value, { header: 'if_msghdr2', size: 160, addrsAt: 4, flagsAt: 8, indexAt: 12, indexSize: 2, parse: parseInterface }],
+  [RTM.RTM_NEWMADDR.value, IFMA_MSGHDR],
+  [RTM.RTM_DELMADDR.value, IFMA_MSGHDR],
+  [RTM.RTM_NEWMADDR2.value, { ...IFMA_MSGHDR, header: 'ifma_msghdr2', size: 20 }],
+]);
+
+/**
+ * Decodes the message at `offset`. Throws DecodeError (absolute offsets) when the bytes
+ * are not a valid message; returns null for a well-formed message of a type this codec
+ * does not know, which callers skip.
+ */
+export function decodeMessage(bytes: Uint8Array, offset = 0): DarwinMessage | null {
+  const outer = new ByteReader(bytes);
+  if (!Number.isInteger(offset) || offset < 0 || offset > bytes.length) throw new DecodeError(Math.max(0, offset), 'offset outside the buffer');
+  const left = bytes.length - offset;
+  if (left < 4) throw new DecodeError(offset, `${left} byte(s) left, a message header needs 4`);
+  const length = outer.u16(offset, 'msglen');
+  const version = outer.u8(offset + 2, 'version');
+  const type = outer.u8(offset + 3, 'type');
+  if (length < 4) throw new DecodeError(offset, `msglen ${length} is shorter than the 4-byte common header`);
+  if (length > left) throw new DecodeError(offset, `msglen ${length} runs past the ${left} byte(s) left`);
+  if (version !== RTM_VERSION.value) throw new DecodeError(offset + 2, `version ${version}, expected ${RTM_VERSION.value}`);
+  const layout = LAYOUTS.get(type);
+  if (layout === undefined) return null;
+  if (length < layout.size) {
+    throw new DecodeError(offset, `msglen ${length} is shorter than ${layout.header} (${layout.size} bytes)`);
+  }
+  const r = outer.sub(offset, length, 'message');
+  const common: MessageBase = {
+    type,
+    typeName: nameOf(type, RTM) ?? `RTM_${type}`,
+    version,
+    length,
+    index: layout.indexSize === 2 ? r.u16(layout.indexAt, 'index') : r.u32(layout.indexAt, 'index'),
+    flags: r.u32(layout.flagsAt, 'flags'),
+    addrBits: r.u32(layout.addrsAt, 'addrs'),
+    addrs: {},
+  };
+  return layout.parse(r, common, layout);
+}
+
+/**
+ * Walks back-to-back messages (one socket read, or a whole sysctl buffer), advancing by
+ * msglen. A malformed message with a sane msglen is recorded and skipped; a msglen
+ * that cannot be followed (under 4, or past the end) ends the walk. Never throws.
+ */
+export function walk(bytes: Uint8Array): WalkResult<DarwinMessage> {
+  const result: WalkResult<DarwinMessage> = { messages: [], errors: [], unknown: 0 };
+  const reader = new ByteReader(bytes);
+  let pos = 0;
+  while (pos < bytes.length) {
+    const left = bytes.length - pos;
+    if (left < 4) {
+      result.errors.push(new DecodeError(pos, `${left} trailing byte(s), too short for a message header`));
+      break;
+    }
+    const length = reader.u16(pos, 'msglen');
+    try {
+      const message = decodeMessage(bytes, pos);
+      if (message === null) result.unknown++;
+      else result.messages.push({ offset: pos, message });
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      result.errors.push(e);
+    }
+    if (length < 4 || length > left) break;
+    pos += length;
+  }
+  return result;
+}

@@ -1,0 +1,118 @@
+/**
+ * @module codec/darwin/ip
+ * IP address text ↔ network-order bytes, and prefix lengths ↔ mask bytes. IPv6 text is
+ * RFC 5952 canonical (lower case, longest zero run compressed, IPv4-mapped dotted), so
+ * decoded addresses compare equal as strings.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+
+export type IpFamily = 'inet' | 'inet6';
+
+export function formatIPv4(bytes: Uint8Array): string {
+  return `${bytes[0] ?? 0}.${bytes[1] ?? 0}.${bytes[2] ?? 0}.${bytes[3] ?? 0}`;
+}
+
+export function formatIPv6(bytes: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push(((bytes[i * 2] ?? 0) << 8) | (bytes[i * 2 + 1] ?? 0));
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${formatIPv4(bytes.subarray(12, 16))}`;
+  }
+  // RFC 5952: compress the first longest run of two or more zero groups.
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+export function formatIp(family: IpFamily, bytes: Uint8Array): string {
+  return family === 'inet' ? formatIPv4(bytes) : formatIPv6(bytes);
+}
+
+export function ipFamilyOf(text: string): IpFamily | null {
+  if (isIPv4(text)) return 'inet';
+  if (isIPv6(text)) return 'inet6';
+  return null;
+}
+
+/** Address text to its 4 or 16 network-order bytes. Throws RangeError on anything else. */
+export function parseIp(text: string): { family: IpFamily; bytes: Uint8Array } {
+  if (isIPv4(text)) return { family: 'inet', bytes: Uint8Array.from(text.split('.').map(Number)) };
+  if (!isIPv6(text)) throw new RangeError(`"${text}" is not an IP address`);
+  let head = text;
+  let v4tail: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    v4tail = text.slice(lastColon + 1).split('.').map(Number);
+    head = text.slice(0, lastColon + 1) + '0:0';
+  }
+  const [left = '', right] = head.split('::');
+  const parts = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const l = parts(left);
+  const r = right === undefined ? [] : parts(right);
+  const groups = right === undefined ? l : [...l, ...new Array<number>(8 - l.length - r.length).fill(0), ...r];
+  const bytes = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    bytes[i * 2] = g >> 8;
+    bytes[i * 2 + 1] = g & 0xff;
+  });
+  if (v4tail.length === 4) bytes.set(v4tail, 12);
+  return { family: 'inet6', bytes };
+}
+
+/** `prefix` leading one bits in `size` bytes. */
+export function maskBytes(prefix: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) {
+    const bits = Math.max(0, Math.min(8, prefix - i * 8));
+    out[i] = (0xff << (8 - bits)) & 0xff;
+  }
+  return out;
+}
+
+/** The prefix length of a mask, or null when its one bits are not contiguous. */
+export function prefixOf(mask: Uint8Array): number | null {
+  let prefix = 0;
+  let i = 0;
+  for (; i < mask.length && mask[i] === 0xff; i++) prefix += 8;
+  if (i < mask.length) {
+    const b = mask[i] ?? 0;
+    const ones = Math.clz32(~(b << 24));
+    if (((0xff << (8 - ones)) & 0xff) !== b) return null;
+    prefix += ones;
+    for (i++; i < mask.length; i++) if (mask[i] !== 0) return null;
+  }
+  return prefix;
+}
+
+/** `bytes` with every bit past `prefix` cleared. */
+export function applyPrefix(bytes: Uint8Array, prefix: number): Uint8Array {
+  const mask = maskBytes(prefix, bytes.length);
+  return bytes.map((b, i) => b & (mask[i] ?? 0));
+}
+
+/** Parses "addr/len" or a bare address (a host: /32 or /128). */
+export function parseCidr(text: string): { family: IpFamily; bytes: Uint8Array; prefix: number } {
+  const slash = text.indexOf('/');
+  const { family, bytes } = parseIp(slash < 0 ? text : text.slice(0, slash));
+  const max = family === 'inet' ? 32 : 128;
+  if (slash < 0) return { family, bytes, prefix: max };
+  const lenText = text.slice(slash + 1);
+  const prefix = Number(lenText);
+  if (!/^\d{1,3}$/.test(lenText) || prefix > max) throw new RangeError(`"${text}": bad prefix length`);
+  return { family, bytes, prefix };
+}
