@@ -225,3 +225,59 @@ test('§5.1 / §5.2 vectors also decode to what route(8) meant', () => {
   assert.equal(b.scope, 4);
   assert.deepEqual(b.addrs.netmask, { family: 'inet', length: 0, address: '0.0.0.0', prefix: 0, bytes: new Uint8Array(4) });
 });
+
+test('§1.7 RTM_IFINFO2: if_msghdr2 send-queue fields and 64-bit if_data64 counters', () => {
+  const m = decode(V.IFINFO2_EN0);
+  assert.equal(m.kind, 'interface');
+  if (m.kind !== 'interface') return;
+  assert.equal(m.header, 'if_msghdr2');
+  assert.equal(m.length, 180);
+  assert.equal(m.index, 4);
+  assert.deepEqual(m.send, { len: 0, maxlen: 50, drops: 7, timer: 0 });
+  assert.equal(m.data.type, 6);
+  assert.equal(m.data.addrlen, 6);
+  assert.equal(m.data.hdrlen, 14);
+  assert.equal(m.data.mtu, 1500);
+  assert.equal(m.data.baudrate, 1_000_000_000);
+  assert.equal(m.data.ipackets, 4294967297);
+  assert.deepEqual(m.data.lastchange, { sec: 1700000000, usec: 0 });
+  assert.equal(m.addrs.ifp?.family === 'link' && m.addrs.ifp.name, 'en0');
+  assert.deepEqual(toJson(m).flags, ['UP', 'BROADCAST', 'RUNNING', 'SIMPLEX', 'MULTICAST']);
+});
+
+test('§1.9 RTM_NEWMADDR2: refcount at 16, sockaddrs at 20, group from the IFA', () => {
+  const m = decode(V.NEWMADDR2_ALLHOSTS);
+  assert.equal(m.kind, 'multicast');
+  if (m.kind !== 'multicast') return;
+  assert.equal(m.header, 'ifma_msghdr2');
+  assert.equal(m.refcount, 3);
+  assert.equal(m.group, '224.0.0.1');
+  assert.equal(m.addrs.gateway?.family === 'link' && m.addrs.gateway.lladdr, '01:00:5e:00:00:01');
+  assert.deepEqual(toJson(m), {
+    type: 'RTM_NEWMADDR2',
+    version: 5,
+    index: 4,
+    addrs: {
+      gateway: { family: 'link', index: 0, name: '', type: 6, address: '01:00:5e:00:00:01' },
+      ifp: { family: 'link', index: 4, name: 'en0', type: 6, address: 'a4:83:e7:01:02:03' },
+      ifa: { family: 'inet', address: '224.0.0.1' },
+    },
+    group: '224.0.0.1',
+    refcount: 3,
+    length: 72,
+  });
+});
+
+test('§1.4 RTM_GET_EXT: u32 index, addrs at 16, metrics at 40, reach info, sockaddrs at 136', () => {
+  const m = route(V.GET_EXT_RECORD);
+  if (m.kind !== 'route') return;
+  assert.equal(m.header, 'rt_msghdr_ext');
+  assert.equal(m.index, 21);
+  assert.equal(m.flags, 0x10903);
+  assert.equal(m.addrBits, 7);
+  assert.equal(m.use, 9);
+  assert.equal(m.metrics.mtu, 1380);
+  assert.deepEqual(m.reach, { refcnt: 1, probes: 2, sndExpire: 3n, rcvExpire: 4n, rssi: -50, lqm: 100, npm: 0 });
+  assert.equal(m.destination, '10.8.0.0/24');
+  assert.equal(m.errno, 0);
+});
