@@ -250,7 +250,8 @@ function readIfData(r: ByteReader, at: number, wide: boolean): InterfaceData {
   const u8 = (i: number) => r.u8(at + i, 'if_data');
   const u32 = (i: number) => r.u32(at + i, 'if_data');
   const u64 = (i: number) => Number(r.u64(at + i, 'if_data64'));
-  const counter = wide ? (i32Off: number, i64Off: number) => u64(i64Off) : (i32Off: number) => u32(i32Off);
+  // Counters are u32 in if_data and u64 in if_data64, at different offsets.
+  const counter = (off32: number, off64: number) => (wide ? u64(off64) : u32(off32));
   return {
     type: u8(0),
     typelen: u8(1),

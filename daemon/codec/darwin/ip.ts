@@ -52,7 +52,8 @@ export function ipFamilyOf(text: string): IpFamily | null {
 /** Address text to its 4 or 16 network-order bytes. Throws RangeError on anything else. */
 export function parseIp(text: string): { family: IpFamily; bytes: Uint8Array } {
   if (isIPv4(text)) return { family: 'inet', bytes: Uint8Array.from(text.split('.').map(Number)) };
-  if (!isIPv6(text)) throw new RangeError(`"${text}" is not an IP address`);
+  // A zone ("fe80::1%en0") is not part of the address bytes: callers pass the scope separately.
+  if (!isIPv6(text) || text.includes('%')) throw new RangeError(`"${text}" is not an IP address`);
   let head = text;
   let v4tail: number[] = [];
   const lastColon = text.lastIndexOf(':');

@@ -194,7 +194,8 @@ export function decodeMask(slot: Pick<RawSlot, 'bytes' | 'declared'>, family: Ip
   if (fam === null) {
     if (bytes[1] === AF.AF_INET.value) fam = 'inet';
     else if (bytes[1] === AF.AF_INET6.value) fam = 'inet6';
-    else return decodeSockaddr(slot) as SockaddrEmpty | SockaddrOther;
+    else if (declared === 0) return { family: 'empty', af: bytes[1] ?? 0, length: 0 };
+    else return { family: 'other', af: bytes[1] ?? 0, length: declared, bytes: bytes.slice() };
   }
   const data = declared === 0 ? new Uint8Array(0) : bytes;
   const b = fam === 'inet' ? zeroFilled(data, 16).slice(4, 8) : zeroFilled(data, 28).slice(8, 24);
