@@ -1,0 +1,51 @@
+/**
+ * @module profile/load
+ * Reads a profile file and validates it. When the caller is root, the file must be owned
+ * by root and not writable by group or others, the way sshd's StrictModes treats its
+ * keys: whoever can edit the profile can reroute all of this machine's traffic.
+ */
+import { readFileSync, statSync, type Stats } from 'node:fs';
+import type { Problem } from './problems.js';
+import type { Platform, Profile } from './profile.js';
+import { validateProfileText } from './validate.js';
+
+export interface LoadOptions {
+  platform: Platform;
+  /** Default: whether this process runs as root. */
+  isRoot?: boolean;
+  /** For tests: the two file operations used. */
+  fs?: { readFile(path: string): string; stat(path: string): Pick<Stats, 'uid' | 'mode' | 'isFile'> };
+}
+
+export type LoadResult = { profile: Profile; problems?: undefined } | { problems: Problem[]; profile?: undefined };
+
+const nodeFs = {
+  readFile: (path: string): string => readFileSync(path, 'utf8'),
+  stat: (path: string): Stats => statSync(path),
+};
+
+export function loadProfile(path: string, options: LoadOptions): LoadResult {
+  const fs = options.fs ?? nodeFs;
+  const isRoot = options.isRoot ?? process.getuid?.() === 0;
+  const fileProblem = (message: string): LoadResult => ({ problems: [{ file: path, line: 1, col: 1, path: '(file)', message }] });
+  let text: string;
+  try {
+    const stats = fs.stat(path);
+    if (!stats.isFile()) return fileProblem('is not a regular file, expected a YAML profile');
+    const problems: Problem[] = [];
+    if (isRoot && stats.uid !== 0) {
+      problems.push({ file: path, line: 1, col: 1, path: '(file)', message: `is owned by uid ${stats.uid}, expected root: whoever can edit the profile can reroute all traffic (chown root)` });
+    }
+    if (isRoot && (stats.mode & 0o022) !== 0) {
+      const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
+      problems.push({ file: path, line: 1, col: 1, path: '(file)', message: `is writable by group or others (mode ${mode}), expected only root to write it (chmod go-w)` });
+    }
+    if (problems.length > 0) return { problems };
+    text = fs.readFile(path);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${typeof code === 'string' ? code : String(e)})`;
+    return fileProblem(`${why}, expected a readable YAML profile`);
+  }
+  return validateProfileText(text, path, { platform: options.platform });
+}

@@ -1,0 +1,304 @@
+/**
+ * @module profile/validate
+ * Profile text → a normalised Profile, or every problem in it. Three passes, each only
+ * over what the previous one accepted: YAML syntax, the JSON Schema (types, unknown
+ * keys, formats), then the checks a schema cannot express: prefixes with host bits,
+ * IPv6 while ipv6 is off, duplicates, entries that contradict each other (an exclude
+ * covering a route, an endpoint or the tunnel itself), the platform's interface names,
+ * and ranges of durations and sizes. Nothing here throws on bad input.
+ */
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { Family } from '../model/route.js';
+import { covers, formatAddress, formatPrefix, hostPrefix, isDefault, parseAddress, parsePrefix, samePrefix, type Prefix } from './prefix.js';
+import { checkSchema, parseEndpoint, parseInterfaceAddress } from './schema.js';
+import { formatDuration, parseDuration, parseSize } from './units.js';
+import { formatPath, locate, sortProblems, type PathSegment, type Problem } from './problems.js';
+import { DEFAULT_JOURNAL, DEFAULTS, RESERVED_LINUX_TABLES, type Endpoint, type InterfaceSource, type LogLevel, type Platform, type Profile, type TunnelAddress } from './profile.js';
+
+export interface ValidateOptions {
+  platform: Platform;
+}
+
+export type ValidationResult = { profile: Profile; problems?: undefined } | { problems: Problem[]; profile?: undefined };
+
+interface Found {
+  path: PathSegment[];
+  at: 'value' | 'key';
+  message: string;
+}
+
+type Raw = Record<string, unknown>;
+
+export function validateProfileText(text: string, file: string, options: ValidateOptions): ValidationResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      problems: sortProblems(
+        doc.errors.map((e) => {
+          const { line, col } = lines.linePos(e.pos[0]);
+          return { file, line, col, path: '(yaml)', message: yamlMessage(e.code, e.message) };
+        }),
+      ),
+    };
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    return { problems: [{ file, line: 1, col: 1, path: '(yaml)', message: `${e instanceof Error ? e.message : String(e)}, expected a plain YAML mapping` }] };
+  }
+  if (value === null || value === undefined) {
+    return { problems: [{ file, line: 1, col: 1, path: '(profile)', message: 'the profile is empty, expected a mapping with at least interface' }] };
+  }
+
+  const found: Found[] = checkSchema(value);
+  // Semantic checks skip anything at or under a path the schema already rejected: one problem per mistake.
+  const rejected = found.map((f) => formatPath(f.path));
+  const ok = (path: PathSegment[]): boolean => {
+    const p = formatPath(path);
+    return !rejected.some((r) => r === '(profile)' || p === r || p.startsWith(`${r}.`) || p.startsWith(`${r}[`));
+  };
+  let profile: Profile | null = null;
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    profile = checkMeaning(value as Raw, file, options.platform, found, ok);
+  }
+  if (found.length > 0 || profile === null) {
+    return { problems: sortProblems(found.map((f) => toProblem(doc, lines, file, f))) };
+  }
+  return { profile };
+}
+
+function toProblem(doc: Document, lines: LineCounter, file: string, f: Found): Problem {
+  const { line, col } = locate(doc, lines, f.path, f.at);
+  return { file, line, col, path: formatPath(f.path), message: f.message };
+}
+
+function yamlMessage(code: string, message: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'duplicate key, expected each key once per mapping';
+    case 'TAB_AS_INDENT':
+      return 'tab used for indentation, expected spaces';
+    case 'MULTIPLE_DOCS':
+      return 'more than one YAML document, expected a single profile';
+    default:
+      return `${message.replace(/\s+at line \d+, column \d+.*$/s, '').replace(/\.$/, '')}, expected valid YAML`;
+  }
+}
+
+/** The checks after the schema; returns the normalised profile when its inputs were sound. */
+function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[], ok: (path: PathSegment[]) => boolean): Profile | null {
+  const problem = (path: PathSegment[], message: string): void => {
+    found.push({ path, at: 'value', message });
+  };
+  const ipv6 = typeof raw.ipv6 === 'boolean' ? raw.ipv6 : DEFAULTS.ipv6;
+  const mode = raw.mode === 'split' || raw.mode === 'full' ? raw.mode : DEFAULTS.mode;
+
+  // ---- interface
+  let iface: InterfaceSource | null = null;
+  const rawIface = raw.interface as Raw | undefined;
+  if (rawIface && typeof rawIface === 'object' && ok(['interface'])) {
+    if (typeof rawIface.name === 'string') {
+      if (platform === 'darwin' && !/^utun[0-9]+$/.test(rawIface.name)) {
+        problem(['interface', 'name'], `${JSON.stringify(rawIface.name)} is not a utun interface, expected utunN on macOS (such as utun7)`);
+      }
+      iface = { kind: 'name', name: rawIface.name };
+    } else if (typeof rawIface.nameFile === 'string') {
+      if (platform === 'linux') {
+        problem(['interface', 'nameFile'], 'name files are how wireguard-go names a macOS utun, expected interface.name on Linux');
+      }
+      iface = { kind: 'name-file', path: rawIface.nameFile };
+    }
+  }
+
+  // ---- addresses
+  let addresses: TunnelAddress[] | null = null;
+  if (raw.address !== undefined && ok(['address'])) {
+    const list = Array.isArray(raw.address) ? (raw.address as string[]) : [raw.address as string];
+    const at = (i: number): PathSegment[] => (Array.isArray(raw.address) ? ['address', i] : ['address']);
+    addresses = [];
+    if (list.length === 0) problem(['address'], 'is empty, expected at least one address (or no address key, to read it from the interface)');
+    const seen = new Map<string, number>();
+    list.forEach((text, i) => {
+      const parsed = parseInterfaceAddress(text);
+      if (parsed === null) return;
+      const address = parseAddress(parsed.address);
+      if (address === null) return;
+      const canonical = formatAddress(address.family, address.value);
+      if (!isUnicast(address)) {
+        problem(at(i), `${JSON.stringify(text)} is not a unicast address, expected the tunnel's own address`);
+      } else if (address.family === 'inet6' && !ipv6) {
+        problem(at(i), `${JSON.stringify(text)} is an IPv6 address but ipv6 is off, expected ipv6: true or only IPv4 addresses`);
+      } else if (seen.has(canonical)) {
+        problem(at(i), `${JSON.stringify(text)} is listed twice, expected each address once (also at address[${seen.get(canonical)}])`);
+      }
+      seen.set(canonical, seen.get(canonical) ?? i);
+      const length = parsed.length ?? (address.family === 'inet' ? 32 : 128);
+      addresses?.push({ family: address.family, address: canonical, length });
+    });
+    if (ipv6 && list.length > 0 && !addresses.some((a) => a.family === 'inet6')) {
+      problem(['address'], 'has no IPv6 address but ipv6 is on, expected an IPv6 address too (or no address key, to read them from the interface)');
+    }
+  }
+
+  // ---- routes and exclude
+  const indexOf = new Map<Prefix, number>();
+  const prefixes = (key: 'routes' | 'exclude'): Prefix[] => {
+    const out: Prefix[] = [];
+    const list = raw[key];
+    if (!Array.isArray(list) || !ok([key])) return out;
+    const seen: Prefix[] = [];
+    list.forEach((text: unknown, i) => {
+      if (typeof text !== 'string' || !ok([key, i])) return;
+      const parsed = parsePrefix(text, true);
+      if (!parsed.ok) {
+        if (parsed.reason === 'host-bits') problem([key, i], `${JSON.stringify(text)} has host bits set, expected ${formatPrefix(parsed.network)}`);
+        return;
+      }
+      const prefix = parsed.prefix;
+      const twin = seen.findIndex((s) => samePrefix(s, prefix));
+      if (prefix.family === 'inet6' && !ipv6) {
+        problem([key, i], `${JSON.stringify(text)} is an IPv6 prefix but ipv6 is off, expected ipv6: true or an IPv4 prefix`);
+      } else if (twin >= 0) {
+        problem([key, i], `${JSON.stringify(text)} is listed twice, expected each prefix once (also at ${key}[${twin}])`);
+      } else if (isDefault(prefix)) {
+        if (key === 'exclude') problem([key, i], `${JSON.stringify(text)} covers the whole tunnel, expected a narrower prefix`);
+        else if (mode === 'full') problem([key, i], `${JSON.stringify(text)} is already what mode: full routes, expected a narrower prefix`);
+        else problem([key, i], `${JSON.stringify(text)} would take the default route, expected mode: full for a full tunnel`);
+      }
+      const clean = !(prefix.family === 'inet6' && !ipv6) && twin < 0 && !isDefault(prefix);
+      seen.push(prefix);
+      if (clean) {
+        out.push(prefix);
+        indexOf.set(prefix, i);
+      }
+    });
+    return out;
+  };
+  const routes = prefixes('routes');
+  const exclude = prefixes('exclude');
+
+  // ---- endpoints
+  const endpoints: Endpoint[] = [];
+  const endpointIndex = new Map<Endpoint, number>();
+  if (Array.isArray(raw.endpoints) && ok(['endpoints'])) {
+    const seen = new Map<string, number>();
+    (raw.endpoints as unknown[]).forEach((text, i) => {
+      if (typeof text !== 'string' || !ok(['endpoints', i])) return;
+      const parsed = parseEndpoint(text);
+      const address = parsed && parseAddress(parsed.address);
+      if (!parsed || !address) return;
+      const canonical = formatAddress(address.family, address.value);
+      const own = addresses?.findIndex((a) => a.address === canonical) ?? -1;
+      if (!isUnicast(address)) problem(['endpoints', i], `${JSON.stringify(text)} is not a unicast address, expected the peer's public address`);
+      else if (own >= 0) problem(['endpoints', i], `${JSON.stringify(text)} is the tunnel's own address (address${Array.isArray(raw.address) ? `[${own}]` : ''}), expected the peer's public address`);
+      else if (seen.has(canonical)) problem(['endpoints', i], `${JSON.stringify(text)} is listed twice, expected each endpoint once (also at endpoints[${seen.get(canonical)}])`);
+      seen.set(canonical, seen.get(canonical) ?? i);
+      endpoints.push({ family: address.family, address: canonical, port: parsed.port });
+      endpointIndex.set(endpoints[endpoints.length - 1] as Endpoint, i);
+    });
+  }
+
+  // ---- entries that contradict each other
+  for (const ex of exclude) {
+    const i = indexOf.get(ex) as number;
+    const text = JSON.stringify(formatPrefix(ex));
+    const sameRoute = routes.find((r) => samePrefix(r, ex));
+    const coveredRoute = routes.find((r) => covers(ex, r));
+    const endpoint = endpoints.find((e) => covers(ex, hostPrefix(parseAddress(e.address) as { family: Family; value: bigint })));
+    const ownAddress = (addresses ?? []).findIndex((a) => covers(ex, hostPrefix(parseAddress(a.address) as { family: Family; value: bigint })));
+    if (sameRoute) {
+      problem(['exclude', i], `${text} is also in routes[${indexOf.get(sameRoute)}], expected a prefix either in routes or in exclude, not both`);
+    } else if (coveredRoute) {
+      problem(['exclude', i], `${text} covers routes[${indexOf.get(coveredRoute)}] ${JSON.stringify(formatPrefix(coveredRoute))}, which would never reach the tunnel, expected a narrower exclude or no such route`);
+    } else if (endpoint) {
+      problem(['exclude', i], `${text} covers endpoints[${endpointIndex.get(endpoint)}] ${endpoint.address}, whose host route already bypasses the tunnel, expected the endpoint outside exclude`);
+    } else if (ownAddress >= 0 && addresses) {
+      problem(['exclude', i], `${text} covers the tunnel address ${(addresses[ownAddress] as TunnelAddress).address}, expected a prefix outside the tunnel`);
+    }
+  }
+  for (const route of routes) {
+    const host = endpoints.find((e) => samePrefix(route, hostPrefix(parseAddress(e.address) as { family: Family; value: bigint })));
+    if (host) {
+      problem(['routes', indexOf.get(route) as number], `${JSON.stringify(formatPrefix(route))} is endpoints[${endpointIndex.get(host)}], which must bypass the tunnel, expected the endpoint out of routes`);
+    }
+  }
+
+  // ---- mtu
+  let mtu: number | null = null;
+  if (raw.mtu !== undefined && ok(['mtu'])) {
+    const bytes = parseSize(raw.mtu as number | string);
+    const min = ipv6 ? 1280 : 576;
+    if (bytes === null) {
+      problem(['mtu'], `${String(raw.mtu)} is not a whole number of bytes, expected a size such as 1420 or 1.5KiB`);
+    } else if (bytes < min || bytes > 65535) {
+      problem(['mtu'], `${bytes} bytes is out of range, expected ${min} to 65535${ipv6 ? ' (IPv6 needs at least 1280)' : ''}`);
+    }
+    mtu = bytes;
+  }
+
+  // ---- linux
+  const linuxRaw = (raw.linux ?? {}) as Raw;
+  const linux = {
+    table: typeof linuxRaw.table === 'number' ? linuxRaw.table : DEFAULTS.linux.table,
+    rulePriority: typeof linuxRaw.rulePriority === 'number' ? linuxRaw.rulePriority : DEFAULTS.linux.rulePriority,
+    metric: typeof linuxRaw.metric === 'number' ? linuxRaw.metric : DEFAULTS.linux.metric,
+  };
+  const reserved = RESERVED_LINUX_TABLES.get(linux.table);
+  if (reserved && ok(['linux', 'table'])) problem(['linux', 'table'], `${linux.table} is the kernel's ${reserved} table, expected a table of tunroute's own such as 51820`);
+
+  // ---- daemon
+  const daemonRaw = (raw.daemon ?? {}) as Raw;
+  const flapRaw = (daemonRaw.flap ?? {}) as Raw;
+  const duration = (path: PathSegment[], text: unknown, fallback: string, min: number, max: number): number => {
+    const ms = parseDuration(typeof text === 'string' ? text : fallback) ?? (parseDuration(fallback) as number);
+    if (typeof text === 'string' && ok(path) && (ms < min || ms > max)) {
+      problem(path, `${JSON.stringify(text)} is out of range, expected ${formatDuration(min)} to ${formatDuration(max)}`);
+    }
+    return ms;
+  };
+  const flap = {
+    maxRepairs: typeof flapRaw.maxRepairs === 'number' ? flapRaw.maxRepairs : DEFAULTS.daemon.flap.maxRepairs,
+    windowMs: duration(['daemon', 'flap', 'window'], flapRaw.window, DEFAULTS.daemon.flap.window, 1000, 3_600_000),
+    initialDelayMs: duration(['daemon', 'flap', 'initialDelay'], flapRaw.initialDelay, DEFAULTS.daemon.flap.initialDelay, 10, 600_000),
+    maxDelayMs: duration(['daemon', 'flap', 'maxDelay'], flapRaw.maxDelay, DEFAULTS.daemon.flap.maxDelay, 10, 3_600_000),
+  };
+  if (flap.maxDelayMs < flap.initialDelayMs && ok(['daemon', 'flap', 'maxDelay'])) {
+    problem(['daemon', 'flap', 'maxDelay'], `${formatDuration(flap.maxDelayMs)} is shorter than initialDelay ${formatDuration(flap.initialDelayMs)}, expected at least ${formatDuration(flap.initialDelayMs)}`);
+  }
+  const daemon: Profile['daemon'] = {
+    logLevel: (typeof daemonRaw.logLevel === 'string' ? daemonRaw.logLevel : DEFAULTS.daemon.logLevel) as LogLevel,
+    journal: typeof daemonRaw.journal === 'string' ? daemonRaw.journal : DEFAULT_JOURNAL[platform],
+    reconcileIntervalMs: duration(['daemon', 'reconcileInterval'], daemonRaw.reconcileInterval, DEFAULTS.daemon.reconcileInterval, 1000, 3_600_000),
+    onTunnelDown: daemonRaw.onTunnelDown === 'block' ? 'block' : 'restore',
+    shutdownTimeoutMs: duration(['daemon', 'shutdownTimeout'], daemonRaw.shutdownTimeout, DEFAULTS.daemon.shutdownTimeout, 100, 600_000),
+    flap,
+  };
+
+  if (iface === null) return null;
+  const fullTunnel = (raw.fullTunnel ?? {}) as Raw;
+  return {
+    file,
+    interface: iface,
+    addresses,
+    mode,
+    strategy: fullTunnel.strategy === 'split-default' ? 'split-default' : DEFAULTS.strategy,
+    routes,
+    exclude,
+    endpoints,
+    multicast: typeof raw.multicast === 'boolean' ? raw.multicast : DEFAULTS.multicast,
+    broadcast: typeof raw.broadcast === 'boolean' ? raw.broadcast : DEFAULTS.broadcast,
+    ipv6,
+    mtu,
+    linux,
+    daemon,
+  };
+}
+
+/** Not unspecified, multicast or limited broadcast: something a host can be. */
+function isUnicast(address: { family: Family; value: bigint }): boolean {
+  if (address.value === 0n) return false;
+  if (address.family === 'inet') return address.value >> 28n !== 0xen && address.value !== 0xffffffffn;
+  return address.value >> 120n !== 0xffn;
+}
