@@ -9,8 +9,11 @@ export type Family = 'inet' | 'inet6';
 /** Either the tunnel's link (macOS: its sockaddr_dl; Linux: the device, no next hop) or a next-hop address. */
 export type Gateway = { link: number } | { address: string };
 
-/** Why a route is in the plan: into the tunnel, an endpoint's bypass, or a physical route we moved. */
-export type RouteOrigin = 'tunnel' | 'endpoint' | 'demoted' | 'host';
+/**
+ * Why a route is in the plan: into the tunnel, an endpoint's bypass, a physical route we
+ * moved, the tunnel address's host route, or an `exclude` prefix kept on the physical gateway.
+ */
+export type RouteOrigin = 'tunnel' | 'endpoint' | 'demoted' | 'host' | 'exclude';
 
 export interface Route {
   family: Family;
