@@ -34,3 +34,12 @@ export class DecodeError extends Error {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** Builds a SystemError for an errno that arrived in a message rather than from a syscall (a netlink ack). */
+export function systemError(errno: number, code: string, syscall: string, detail?: string): SystemError {
+  const error = new Error(`${syscall} ${code}${detail ? ` (${detail})` : ''}`) as SystemError;
+  error.errno = errno;
+  error.code = code;
+  error.syscall = syscall;
+  return error;
+}

@@ -1,0 +1,235 @@
+/**
+ * @module backends/darwin
+ * The macOS backend: PF_ROUTE through the native socket, the sysctl table dumps, and the
+ * darwin codec. Routes tunroute adds carry RTF_PROTO1 (TUNROUTE_TAG_FLAG).
+ *
+ * Writes are synchronous on macOS: write(2) on the routing socket returns the kernel's
+ * verdict (EEXIST, ESRCH, ENETUNREACH …), and the echo that follows is only a copy. So a
+ * request settles when send() returns, and the echoes of our own writes (rtm_pid = our
+ * pid) are dropped instead of being treated as foreign changes.
+ */
+import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
+import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot } from './backend.js';
+import type { Gateway, Route } from '../model/route.js';
+import { darwinCodec, encodeRequest, routeFlagNames, TUNROUTE_TAG_FLAG } from '../codec/darwin/index.js';
+import type { DarwinMessage, RouteMessage, RouteRequest, Sockaddr } from '../codec/darwin/index.js';
+import { AF, IFF, NET_RT, RTF, RTM } from '../codec/darwin/constants.js';
+
+/** Route messages that describe the table; MISS, REDIRECT, RESOLVE and GET replies do not change it. */
+const TABLE_CHANGES = new Map<number, 'added' | 'deleted' | 'changed'>([
+  [RTM.RTM_ADD.value, 'added'],
+  [RTM.RTM_DELETE.value, 'deleted'],
+  [RTM.RTM_CHANGE.value, 'changed'],
+]);
+
+/** ARP/ND entries and clones come and go with traffic; they never affect tunroute's routes. */
+const CHURN = RTF.RTF_WASCLONED.value | RTF.RTF_LLINFO.value;
+
+/** IFT_OTHER: what utun reports, and route(8)'s default for a link gateway. */
+const IFT_OTHER = 1;
+
+export interface DarwinBackendOptions {
+  native: NativeBinding;
+  /** The pid the kernel writes into our messages' rtm_pid (an in-process model passes its own). */
+  pid?: number;
+  receiveBufferSize?: number;
+}
+
+export class DarwinBackend implements Backend {
+  readonly os = 'darwin' as const;
+  private readonly native: NativeBinding;
+  private readonly pid: number;
+  private readonly receiveBufferSize: number;
+  private socket: NativeRouteSocket | null = null;
+  private seq = 0;
+  private malformed = 0;
+  private overflows = 0;
+  /** IFT_* by interface index, from the last snapshot: a link gateway carries its interface's type. */
+  private linkTypes = new Map<number, number>();
+
+  constructor(options: DarwinBackendOptions) {
+    this.native = options.native;
+    this.pid = options.pid ?? process.pid;
+    this.receiveBufferSize = options.receiveBufferSize ?? 1 << 20;
+  }
+
+  async open(onEvent: (event: KernelEvent) => void): Promise<void> {
+    this.socket = new this.native.RouteSocket(
+      (bytes) => this.receive(bytes, onEvent),
+      () => {
+        this.overflows++;
+        onEvent({ kind: 'overflow' });
+      },
+      (error) => onEvent({ kind: 'malformed', error: error.message }),
+      { receiveBufferSize: this.receiveBufferSize },
+    );
+  }
+
+  private receive(bytes: Uint8Array, onEvent: (event: KernelEvent) => void): void {
+    const result = darwinCodec.walk(bytes);
+    for (const error of result.errors) {
+      this.malformed++;
+      onEvent({ kind: 'malformed', error: error.message });
+    }
+    for (const { message } of result.messages) {
+      const event = this.toEvent(message);
+      if (event) onEvent(event);
+    }
+  }
+
+  private toEvent(m: DarwinMessage): KernelEvent | null {
+    switch (m.kind) {
+      case 'route': {
+        const change = TABLE_CHANGES.get(m.type);
+        if (change === undefined || (m.errno ?? 0) !== 0 || m.flags & CHURN) return null;
+        if (m.pid === this.pid) return null;
+        const route = toKernelRoute(m);
+        return route ? { kind: 'route', change, route, pid: m.pid ?? 0 } : null;
+      }
+      case 'interface':
+        return { kind: 'link', index: m.index, up: (m.flags & IFF.IFF_UP.value) !== 0 };
+      case 'address':
+        return { kind: 'address', change: m.type === RTM.RTM_NEWADDR.value ? 'added' : 'deleted', index: m.index };
+      default:
+        return null;
+    }
+  }
+
+  private dump(op: number): Uint8Array {
+    if (!this.native.sysctlRouteDump) throw new Error('this native binding has no sysctl (not macOS)');
+    return this.native.sysctlRouteDump(AF.AF_UNSPEC.value, op, 0);
+  }
+
+  async snapshot(): Promise<KernelSnapshot> {
+    const routes: KernelRoute[] = [];
+    const table = darwinCodec.walk(this.dump(NET_RT.NET_RT_DUMP.value));
+    this.malformed += table.errors.length;
+    for (const { message } of table.messages) {
+      if (message.kind !== 'route' || message.flags & CHURN) continue;
+      const route = toKernelRoute(message);
+      if (route) routes.push(route);
+    }
+    const interfaces = new Map<number, KernelInterface>();
+    const list = darwinCodec.walk(this.dump(NET_RT.NET_RT_IFLIST.value));
+    this.malformed += list.errors.length;
+    for (const { message } of list.messages) {
+      if (message.kind === 'interface') {
+        const ifp = message.addrs.ifp;
+        this.linkTypes.set(message.index, ifp?.family === 'link' ? ifp.type : message.data.type);
+        interfaces.set(message.index, {
+          name: ifp?.family === 'link' ? ifp.name : (this.native.indexToName(message.index) ?? `#${message.index}`),
+          index: message.index,
+          up: (message.flags & IFF.IFF_UP.value) !== 0,
+          addresses: [],
+          mtu: message.data.mtu,
+          pointToPoint: (message.flags & IFF.IFF_POINTOPOINT.value) !== 0,
+        });
+      } else if (message.kind === 'address' && message.address) {
+        interfaces.get(message.index)?.addresses.push(message.address);
+      }
+    }
+    return { routes, rules: [], interfaces: [...interfaces.values()] };
+  }
+
+  private send(request: Omit<RouteRequest, 'seq' | 'pid'>): Promise<void> {
+    if (!this.socket) return Promise.reject(new Error('the routing socket is not open'));
+    try {
+      this.seq = (this.seq % 0x7fffffff) + 1;
+      this.socket.send(encodeRequest({ ...request, seq: this.seq, pid: this.pid }));
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private request(type: 'add' | 'delete', route: Route | KernelRoute, extraFlags: number): Omit<RouteRequest, 'seq' | 'pid'> {
+    const host = route.flags.includes('HOST');
+    const names = route.flags.filter((f) => f !== 'IFSCOPE' && f !== 'DONE');
+    const request: Omit<RouteRequest, 'seq' | 'pid'> = {
+      type,
+      destination: route.destination,
+      // A /32 that is not RTF_HOST (255.255.255.255/32) needs its mask, or the kernel keys it as a host entry.
+      netmask: host ? 'none' : 'trimmed',
+      flags: names.reduce((acc, n) => acc | (RTF[`RTF_${n}` as keyof typeof RTF]?.value ?? 0), extraFlags),
+    };
+    if (route.gateway !== null) request.gateway = this.gatewaySpec(route.gateway, 'interface' in route ? route.interface : undefined);
+    if (route.scope !== null) request.scope = route.scope;
+    if (type === 'add' && route.mtu !== null) request.metrics = { mtu: route.mtu };
+    return request;
+  }
+
+  private gatewaySpec(gateway: Gateway, name: string | undefined): RouteRequest['gateway'] {
+    if ('address' in gateway) return { address: gateway.address };
+    const index = gateway.link;
+    return { link: { index, type: this.linkTypes.get(index) ?? IFT_OTHER, name: name ?? this.native.indexToName(index) ?? '' } };
+  }
+
+  addRoute(route: Route): Promise<void> {
+    return this.send(this.request('add', route, TUNROUTE_TAG_FLAG));
+  }
+
+  restoreRoute(route: Route): Promise<void> {
+    return this.send(this.request('add', { ...route, flags: route.flags.filter((f) => f !== 'PROTO1') }, 0));
+  }
+
+  deleteRoute(route: Route | KernelRoute): Promise<void> {
+    // The kernel matches key, mask and scope exactly and ignores the gateway (§3.5); the
+    // gateway still goes along so `route monitor` shows what was meant.
+    return this.send(this.request('delete', route, 0));
+  }
+
+  addRule(): Promise<void> {
+    return Promise.reject(new Error('policy rules are a Linux feature'));
+  }
+
+  deleteRule(): Promise<void> {
+    return Promise.reject(new Error('policy rules are a Linux feature'));
+  }
+
+  sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean {
+    return kernel.destination === route.destination && kernel.scope === route.scope;
+  }
+
+  satisfies(kernel: KernelRoute, route: Route): boolean {
+    return this.sameKey(kernel, route) && kernel.index === route.index && sameGateway(kernel.gateway, route.gateway);
+  }
+
+  stats(): { malformed: number; overflows: number } {
+    return { malformed: this.malformed, overflows: this.overflows };
+  }
+
+  close(): void {
+    this.socket?.close();
+    this.socket = null;
+  }
+}
+
+function gatewayOf(sa: Sockaddr | undefined): Gateway | null {
+  if (!sa) return null;
+  if (sa.family === 'link') return { link: sa.index };
+  if (sa.family === 'inet' || sa.family === 'inet6') return { address: sa.address };
+  return null;
+}
+
+function sameGateway(a: Gateway | null, b: Gateway | null): boolean {
+  if (a === null || b === null) return a === b;
+  if ('link' in a) return 'link' in b && a.link === b.link;
+  return 'address' in b && a.address === b.address;
+}
+
+export function toKernelRoute(m: RouteMessage): KernelRoute | null {
+  const dst = m.addrs.dst;
+  if (m.destination === null || !dst || (dst.family !== 'inet' && dst.family !== 'inet6')) return null;
+  return {
+    family: dst.family,
+    destination: m.destination,
+    gateway: gatewayOf(m.addrs.gateway),
+    index: m.index,
+    scope: m.scope,
+    table: null,
+    metric: null,
+    flags: routeFlagNames(m.flags).filter((f) => !f.startsWith('0x')),
+    mtu: m.metrics.mtu === 0 ? null : m.metrics.mtu,
+    tagged: (m.flags & TUNROUTE_TAG_FLAG) !== 0,
+  };
+}

@@ -1,0 +1,301 @@
+/**
+ * @module backends/linux
+ * The Linux backend: rtnetlink through two native sockets. One carries our requests and
+ * dumps (replies matched by sequence number, accepted only from the kernel, port 0); the
+ * other is joined to the link, address, route and rule groups and only listens. Keeping
+ * them apart means a dump is never interleaved with notifications, and the notifications
+ * our own requests cause are recognised by their port id (the request socket's).
+ *
+ * Routes tunroute adds carry rtm_protocol TUNROUTE_RTPROT; rules carry FRA_PROTOCOL.
+ */
+import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
+import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, KernelSnapshot } from './backend.js';
+import type { Family, Gateway, Route, Rule } from '../model/route.js';
+import { systemError } from '../errors.js';
+import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
+import type { DumpObject, LinuxMessage, RouteMessage, RouteSpec } from '../codec/linux/index.js';
+import { IFF, RTM, RTN, RTNLGRP, RTPROT, RT_TABLE } from '../codec/linux/constants.js';
+
+const MAIN = RT_TABLE.RT_TABLE_MAIN.value;
+const LOCAL = RT_TABLE.RT_TABLE_LOCAL.value;
+const AF_INET = 2;
+const AF_INET6 = 10;
+/** The metric the kernel gives a route added without one. */
+const DEFAULT_METRIC: Record<Family, number> = { inet: 0, inet6: 1024 };
+const REQUEST_TIMEOUT_MS = 5000;
+
+const GROUPS = [
+  RTNLGRP.RTNLGRP_LINK.value,
+  RTNLGRP.RTNLGRP_IPV4_IFADDR.value,
+  RTNLGRP.RTNLGRP_IPV4_ROUTE.value,
+  RTNLGRP.RTNLGRP_IPV4_RULE.value,
+  RTNLGRP.RTNLGRP_IPV6_IFADDR.value,
+  RTNLGRP.RTNLGRP_IPV6_ROUTE.value,
+  RTNLGRP.RTNLGRP_IPV6_RULE.value,
+];
+
+interface Pending {
+  resolve: (messages: LinuxMessage[]) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+  collected: LinuxMessage[];
+}
+
+export interface LinuxBackendOptions {
+  native: NativeBinding;
+  receiveBufferSize?: number;
+}
+
+export class LinuxBackend implements Backend {
+  readonly os = 'linux' as const;
+  private readonly native: NativeBinding;
+  private readonly receiveBufferSize: number;
+  private requests: NativeRouteSocket | null = null;
+  private events: NativeRouteSocket | null = null;
+  private port = -1;
+  private seq = Math.floor(Math.random() * 0x7fff0000) + 1;
+  private readonly pending = new Map<number, Pending>();
+  private malformed = 0;
+  private overflows = 0;
+
+  constructor(options: LinuxBackendOptions) {
+    this.native = options.native;
+    this.receiveBufferSize = options.receiveBufferSize ?? 4 << 20;
+  }
+
+  async open(onEvent: (event: KernelEvent) => void): Promise<void> {
+    this.requests = new this.native.RouteSocket(
+      (bytes, sender) => this.onReply(bytes, sender),
+      () => this.failAll(new Error('netlink request socket overflowed')),
+      (error) => this.failAll(error),
+      { receiveBufferSize: 1 << 20 },
+    );
+    this.port = this.requests.localPort();
+    this.events = new this.native.RouteSocket(
+      (bytes, sender) => this.onNotification(bytes, sender, onEvent),
+      () => {
+        this.overflows++;
+        onEvent({ kind: 'overflow' });
+      },
+      (error) => onEvent({ kind: 'malformed', error: error.message }),
+      { groups: GROUPS, receiveBufferSize: this.receiveBufferSize },
+    );
+  }
+
+  // ---- requests ----------------------------------------------------------------------
+
+  private nextSeq(): number {
+    this.seq = (this.seq % 0x7fffffff) + 1;
+    return this.seq;
+  }
+
+  private request(encode: (seq: number) => Uint8Array): Promise<LinuxMessage[]> {
+    const socket = this.requests;
+    if (!socket) return Promise.reject(new Error('the netlink socket is not open'));
+    const seq = this.nextSeq();
+    return new Promise<LinuxMessage[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(systemError(110, 'ETIMEDOUT', 'netlink', `no reply to request ${seq} within ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      this.pending.set(seq, { resolve, reject, timer, collected: [] });
+      try {
+        socket.send(encode(seq));
+      } catch (e) {
+        clearTimeout(timer);
+        this.pending.delete(seq);
+        reject(e as Error);
+      }
+    });
+  }
+
+  private onReply(bytes: Uint8Array, sender: number): void {
+    if (sender !== 0) return; // only the kernel answers requests
+    const result = linuxCodec.walk(bytes);
+    this.malformed += result.errors.length;
+    for (const { message } of result.messages) {
+      const p = this.pending.get(message.header.seq);
+      if (!p) continue;
+      if (message.kind === 'error' || message.kind === 'done') {
+        clearTimeout(p.timer);
+        this.pending.delete(message.header.seq);
+        if (message.kind === 'error' && message.errno !== 0) {
+          p.reject(systemError(message.errno, message.code ?? `errno ${message.errno}`, 'netlink', message.extMessage ?? message.requestTypeName));
+        } else {
+          p.resolve(p.collected);
+        }
+      } else {
+        p.collected.push(message);
+      }
+    }
+  }
+
+  private failAll(error: Error): void {
+    for (const [seq, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(seq);
+      p.reject(error);
+    }
+  }
+
+  private dump(object: DumpObject): Promise<LinuxMessage[]> {
+    return this.request((seq) => encodeDump(object, 'unspec', seq, REQUEST_FLAGS.dump));
+  }
+
+  // ---- notifications -----------------------------------------------------------------
+
+  private onNotification(bytes: Uint8Array, sender: number, onEvent: (event: KernelEvent) => void): void {
+    if (sender !== 0) return;
+    const result = linuxCodec.walk(bytes);
+    for (const error of result.errors) {
+      this.malformed++;
+      onEvent({ kind: 'malformed', error: error.message });
+    }
+    for (const { message } of result.messages) {
+      // Notifications caused by our own requests carry our request socket's port.
+      if (message.header.portid === this.port) continue;
+      const event = this.toEvent(message);
+      if (event) onEvent(event);
+    }
+  }
+
+  private toEvent(m: LinuxMessage): KernelEvent | null {
+    switch (m.kind) {
+      case 'route': {
+        const route = toKernelRoute(m);
+        if (!route) return null;
+        return { kind: 'route', change: m.header.type === RTM.RTM_DELROUTE.value ? 'deleted' : 'added', route, pid: m.header.portid };
+      }
+      case 'link':
+        return { kind: 'link', index: m.index, up: m.header.type === RTM.RTM_DELLINK.value ? null : (m.flags & IFF.IFF_UP.value) !== 0 };
+      case 'address':
+        return { kind: 'address', change: m.header.type === RTM.RTM_DELADDR.value ? 'deleted' : 'added', index: m.index };
+      case 'rule':
+        return { kind: 'rule', change: m.header.type === RTM.RTM_DELRULE.value ? 'deleted' : 'added' };
+      default:
+        return null;
+    }
+  }
+
+  // ---- Backend -----------------------------------------------------------------------
+
+  async snapshot(): Promise<KernelSnapshot> {
+    // One dump at a time: a netlink socket refuses a second concurrent dump with EBUSY.
+    const links = await this.dump('link');
+    const addresses = await this.dump('address');
+    const routes = await this.dump('route');
+    const rules = await this.dump('rule');
+    const interfaces = new Map<number, KernelInterface>();
+    for (const m of links) {
+      if (m.kind !== 'link') continue;
+      interfaces.set(m.index, {
+        name: m.name ?? `#${m.index}`,
+        index: m.index,
+        up: (m.flags & IFF.IFF_UP.value) !== 0,
+        addresses: [],
+        mtu: m.mtu,
+        pointToPoint: (m.flags & IFF.IFF_POINTOPOINT.value) !== 0,
+      });
+    }
+    for (const m of addresses) {
+      if (m.kind !== 'address') continue;
+      const address = m.local ?? m.address;
+      if (address) interfaces.get(m.index)?.addresses.push(`${address}/${m.prefixlen}`);
+    }
+    const kernelRoutes = routes.flatMap((m) => (m.kind === 'route' ? (toKernelRoute(m) ?? []) : []));
+    const kernelRules: KernelRule[] = [];
+    for (const m of rules) {
+      if (m.kind !== 'rule' || m.src === null || m.priority === null) continue;
+      if (m.family !== AF_INET && m.family !== AF_INET6) continue;
+      kernelRules.push({ family: m.family === AF_INET ? 'inet' : 'inet6', priority: m.priority, from: m.src, table: m.table, tagged: m.protocol === TUNROUTE_RTPROT });
+    }
+    return { routes: kernelRoutes, rules: kernelRules, interfaces: [...interfaces.values()] };
+  }
+
+  private spec(route: Route | KernelRoute): RouteSpec {
+    const spec: RouteSpec = {
+      family: route.family,
+      destination: route.destination,
+      gateway: route.gateway !== null && 'address' in route.gateway ? route.gateway.address : null,
+      oif: route.index || null,
+      table: route.table ?? MAIN,
+      priority: route.metric,
+    };
+    if (route.mtu !== null) spec.mtu = route.mtu;
+    return spec;
+  }
+
+  async addRoute(route: Route): Promise<void> {
+    await this.request((seq) => encodeNewRoute({ ...this.spec(route), protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.create));
+  }
+
+  async restoreRoute(route: Route): Promise<void> {
+    // The original protocol (boot, dhcp, ra) is not kept; boot is what `ip route add` uses.
+    await this.request((seq) => encodeNewRoute({ ...this.spec(route), protocol: RTPROT.RTPROT_BOOT.value }, seq, REQUEST_FLAGS.create));
+  }
+
+  async deleteRoute(route: Route | KernelRoute): Promise<void> {
+    const spec = this.spec(route);
+    spec.priority = route.metric ?? DEFAULT_METRIC[route.family];
+    // Deleting by table, destination, metric and device, never by destination alone.
+    await this.request((seq) => encodeDelRoute(spec, seq, REQUEST_FLAGS.delete));
+  }
+
+  async addRule(rule: Rule): Promise<void> {
+    await this.request((seq) => encodeNewRule({ family: rule.family, priority: rule.priority, src: rule.from, table: rule.table, protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.create));
+  }
+
+  async deleteRule(rule: Rule): Promise<void> {
+    await this.request((seq) => encodeDelRule({ family: rule.family, priority: rule.priority, src: rule.from, table: rule.table }, seq, REQUEST_FLAGS.delete));
+  }
+
+  sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean {
+    return (
+      kernel.family === route.family &&
+      (kernel.table ?? MAIN) === (route.table ?? MAIN) &&
+      kernel.destination === route.destination &&
+      (kernel.metric ?? DEFAULT_METRIC[kernel.family]) === (route.metric ?? DEFAULT_METRIC[route.family])
+    );
+  }
+
+  satisfies(kernel: KernelRoute, route: Route): boolean {
+    return this.sameKey(kernel, route) && kernel.index === route.index && sameGateway(kernel.gateway, route.gateway);
+  }
+
+  stats(): { malformed: number; overflows: number } {
+    return { malformed: this.malformed, overflows: this.overflows };
+  }
+
+  close(): void {
+    this.failAll(new Error('the netlink socket was closed'));
+    this.requests?.close();
+    this.events?.close();
+    this.requests = null;
+    this.events = null;
+  }
+}
+
+function sameGateway(a: Gateway | null, b: Gateway | null): boolean {
+  if (a === null || b === null) return a === b;
+  if ('link' in a) return 'link' in b && a.link === b.link;
+  return 'address' in b && a.address === b.address;
+}
+
+/** Unicast routes outside the local table, in the shared model; null for everything else. */
+export function toKernelRoute(m: RouteMessage): KernelRoute | null {
+  if (m.family !== AF_INET && m.family !== AF_INET6) return null;
+  if (m.table === LOCAL || m.routeType !== RTN.RTN_UNICAST.value || m.destination === null) return null;
+  const family: Family = m.family === AF_INET ? 'inet' : 'inet6';
+  return {
+    family,
+    destination: m.destination,
+    gateway: m.gateway !== null ? { address: m.gateway } : m.oif !== null ? { link: m.oif } : null,
+    index: m.oif ?? 0,
+    scope: null,
+    table: m.table,
+    metric: m.priority ?? DEFAULT_METRIC[family],
+    flags: [],
+    mtu: m.mtu,
+    tagged: m.protocol === TUNROUTE_RTPROT,
+  };
+}
