@@ -226,7 +226,7 @@ function ruleText(m: RuleMessage): string {
   else parts.push(String(ruleActionName(m.action)));
   if (m.suppressPrefixlen !== null && m.suppressPrefixlen !== SUPPRESS_UNSET) parts.push('suppress_prefixlength', String(m.suppressPrefixlen));
   if (m.protocol !== null && m.protocol !== 0) parts.push('proto', String(protocolName(m.protocol)));
-  return `${verb(m.typeName)}${m.priority ?? '?'}:\t${parts.join(' ')}`;
+  return `${verb(m.typeName)}${m.priority}:\t${parts.join(' ')}`;
 }
 
 function errorText(m: ErrorMessage): string {

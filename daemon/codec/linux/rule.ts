@@ -35,8 +35,8 @@ export interface RuleBody {
   action: number;
   /** FIB_RULE_* bits (FIB_RULE_INVERT is ip rule's `not`). */
   flags: number;
-  /** FRA_PRIORITY; null when absent (the kernel always reports one). */
-  priority: number | null;
+  /** FRA_PRIORITY; the kernel leaves it out for priority 0 (the `local` rule), so absent reads as 0. */
+  priority: number;
   /** CIDR, null for "from all". */
   src: string | null;
   dst: string | null;
@@ -69,7 +69,7 @@ export function decodeRuleBody(r: ByteReader, _header: NlHeader): RuleBody {
     table: attrU32(attrs, FRA.FRA_TABLE.value, 'FRA_TABLE') ?? r.u8(at + f.table.offset, 'fib_rule_hdr.table'),
     action: r.u8(at + f.action.offset, 'fib_rule_hdr.action'),
     flags: r.u32(at + f.flags.offset, 'fib_rule_hdr.flags'),
-    priority: attrU32(attrs, FRA.FRA_PRIORITY.value, 'FRA_PRIORITY'),
+    priority: attrU32(attrs, FRA.FRA_PRIORITY.value, 'FRA_PRIORITY') ?? 0,
     src: src === null ? null : `${src}/${srcLen}`,
     dst: dst === null ? null : `${dst}/${dstLen}`,
     iifname: attrString(attrs, FRA.FRA_IIFNAME.value),

@@ -1,0 +1,142 @@
+/**
+ * @module scripts/capture-linux-fixtures
+ * Records real kernel rtnetlink bytes for the codec tests: in a throwaway network
+ * namespace it sends the codec's own requests through the native socket (route and rule
+ * adds, a duplicate add, dumps, deletes), and writes every datagram the kernel answers
+ * with, per step, to test/fixtures/linux/captured.ts. Linux, root and a built addon only.
+ *
+ *   npx tsc -p tsconfig.json && node dist/scripts/capture-linux-fixtures.js
+ *
+ * The namespace is deleted whatever happens. Inside it the script runs itself again with
+ * `--inside`, which prints one JSON line per step.
+ */
+import { spawnSync } from 'node:child_process';
+import { release } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { loadNative } from '../native/index.js';
+import { toHex } from '../daemon/codec/bytes.js';
+import { RTNLGRP } from '../daemon/codec/linux/constants.js';
+import { REQUEST_FLAGS, TUNROUTE_RTPROT, encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule } from '../daemon/codec/linux/index.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUTPUT = join(ROOT, 'test/fixtures/linux/captured.ts');
+const SELF = fileURLToPath(import.meta.url);
+
+interface Step {
+  step: string;
+  /** What the step did, for the fixture's reader. */
+  what: string;
+  sent: string | null;
+  received: string[];
+}
+
+function must(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
+}
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Inside the namespace: runs the steps and prints them as JSON lines. */
+async function inside(): Promise<void> {
+  const native = loadNative();
+  let inbox: string[] = [];
+  const socket = new native.RouteSocket(
+    (bytes) => inbox.push(toHex(bytes)),
+    () => process.stderr.write('overflow\n'),
+    (e) => process.stderr.write(`socket error ${e.code}\n`),
+    { groups: [RTNLGRP.RTNLGRP_LINK.value, RTNLGRP.RTNLGRP_IPV4_IFADDR.value, RTNLGRP.RTNLGRP_IPV4_ROUTE.value, RTNLGRP.RTNLGRP_IPV4_RULE.value] },
+  );
+
+  async function step(name: string, what: string, send: Uint8Array | (() => void)): Promise<void> {
+    inbox = [];
+    let sent: string | null = null;
+    if (send instanceof Uint8Array) {
+      sent = toHex(send);
+      socket.send(send);
+    } else {
+      send();
+    }
+    await pause(200);
+    const out: Step = { step: name, what, sent, received: inbox };
+    process.stdout.write(JSON.stringify(out) + '\n');
+  }
+
+  await step('link-setup', 'ip tuntap add dev tun0 mode tun; ip link set tun0 mtu 1420 up; ip addr add 10.0.0.2/32 dev tun0', () => {
+    must('ip', ['tuntap', 'add', 'dev', 'tun0', 'mode', 'tun']);
+    must('ip', ['link', 'set', 'tun0', 'mtu', '1420', 'up']);
+    must('ip', ['addr', 'add', '10.0.0.2/32', 'dev', 'tun0']);
+  });
+  const oif = native.nameToIndex('tun0');
+  const device = { family: 'inet', destination: '192.0.2.0/24', oif, priority: 100, mtu: 1380 } as const;
+  await step('route-add', `RTM_NEWROUTE 192.0.2.0/24 dev #${oif} metric 100 mtu 1380, create`, encodeNewRoute(device, 1, REQUEST_FLAGS.create));
+  await step('route-add-again', 'the same RTM_NEWROUTE again: EEXIST', encodeNewRoute(device, 2, REQUEST_FLAGS.create));
+  const viaGateway = { family: 'inet', destination: '10.20.0.0/16', gateway: '192.0.2.1', oif, table: 51820 } as const;
+  await step('route-add-table', 'RTM_NEWROUTE 10.20.0.0/16 via 192.0.2.1 table 51820 (RTA_TABLE)', encodeNewRoute(viaGateway, 3, REQUEST_FLAGS.create));
+  const rule = { family: 'inet', priority: 100, src: '10.0.0.2/32', table: 51820 } as const;
+  await step('rule-add', 'RTM_NEWRULE from 10.0.0.2/32 lookup 51820 priority 100', encodeNewRule(rule, 4, REQUEST_FLAGS.create));
+  await step('dump-routes', 'RTM_GETROUTE dump, inet', encodeDump('route', 'inet', 5, REQUEST_FLAGS.dump));
+  await step('dump-rules', 'RTM_GETRULE dump, inet', encodeDump('rule', 'inet', 6, REQUEST_FLAGS.dump));
+  await step('dump-links', 'RTM_GETLINK dump', encodeDump('link', 'unspec', 7, REQUEST_FLAGS.dump));
+  await step('dump-addresses', 'RTM_GETADDR dump, inet', encodeDump('address', 'inet', 8, REQUEST_FLAGS.dump));
+  await step('route-del-table', 'RTM_DELROUTE 10.20.0.0/16 table 51820, ours only', encodeDelRoute({ ...viaGateway, protocol: TUNROUTE_RTPROT }, 9, REQUEST_FLAGS.delete));
+  await step('rule-del', 'RTM_DELRULE of the rule above', encodeDelRule(rule, 10, REQUEST_FLAGS.delete));
+  await step('route-del-missing', 'RTM_DELROUTE of the route just deleted: ESRCH', encodeDelRoute(viaGateway, 11, REQUEST_FLAGS.delete));
+  await step('link-delete', 'ip link del tun0', () => must('ip', ['link', 'del', 'tun0']));
+  socket.close();
+}
+
+function render(steps: Step[]): string {
+  const lines = [
+    '// Code generated by scripts/capture-linux-fixtures.ts; DO NOT EDIT.',
+    '',
+    '/**',
+    ' * @module test/fixtures/linux/captured',
+    ` * Real rtnetlink bytes: what a Linux ${release()} kernel sent back, datagram by datagram,`,
+    ' * when the codec\'s requests went through the native socket in a fresh network namespace',
+    ' * (lo is index 1, tun0 index 2). `sent` is the request as hex, `received` each datagram.',
+    ' */',
+    '',
+    'export interface CapturedStep {',
+    '  step: string;',
+    '  what: string;',
+    '  sent: string | null;',
+    '  received: string[];',
+    '}',
+    '',
+    'export const CAPTURED: CapturedStep[] = [',
+  ];
+  for (const s of steps) {
+    lines.push('  {');
+    lines.push(`    step: ${JSON.stringify(s.step)},`);
+    lines.push(`    what: ${JSON.stringify(s.what)},`);
+    lines.push(`    sent: ${JSON.stringify(s.sent)},`);
+    lines.push('    received: [');
+    for (const r of s.received) lines.push(`      ${JSON.stringify(r)},`);
+    lines.push('    ],');
+    lines.push('  },');
+  }
+  lines.push('];', '');
+  return lines.join('\n');
+}
+
+function outside(): void {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) throw new Error('needs root on Linux');
+  const ns = `trcap-${process.pid}`;
+  must('ip', ['netns', 'add', ns]);
+  try {
+    must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, SELF, '--inside'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`the capture failed (${r.status}): ${r.stderr}`);
+    const steps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Step);
+    writeFileSync(OUTPUT, render(steps));
+    process.stdout.write(`wrote ${steps.length} steps to ${OUTPUT}\n`);
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+if (process.argv.includes('--inside')) await inside();
+else outside();
