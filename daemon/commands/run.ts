@@ -1,5 +1,44 @@
-// Placeholder until the run command lands; replaced by its owner.
-export async function main(_args: string[]): Promise<number> {
-  process.stderr.write('tunroute run: not built yet\n');
-  return 1;
+/**
+ * @module commands/run
+ * `tunroute run PROFILE`: the daemon, in the foreground (launchd and systemd supervise it).
+ */
+import { parseArgs } from 'node:util';
+import type { LevelWithSilent } from 'pino';
+import { runDaemon } from '../daemon.js';
+import { UsageError } from '../errors.js';
+import { defaultLogFormat, LOG_LEVELS, type LogFormat } from '../logger.js';
+
+const HELP = `usage: tunroute run PROFILE [--log-level LEVEL] [--log-format json|pretty]
+
+Installs the profile's routes once its interface is up, keeps them in place while the
+network changes, and on SIGTERM or SIGINT removes what it added and restores what it
+moved. SIGHUP (or saving the profile) reloads the profile.
+
+  --log-level LEVEL   trace, debug, info, warn, error, fatal or silent (default: the profile's)
+  --log-format FMT    json (default when not a terminal) or pretty
+
+Exit status: 0 stopped cleanly, 1 failure or unfinished cleanup (run \`tunroute restore\`),
+2 usage, 78 the profile has problems (nothing was changed).
+`;
+
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'log-level': { type: 'string' }, 'log-format': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('needs exactly one PROFILE (see tunroute run --help)');
+  const level = values['log-level'];
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const format = values['log-format'] ?? process.env.TUNROUTE_LOG_FORMAT ?? defaultLogFormat();
+  if (format !== 'json' && format !== 'pretty') throw new UsageError('--log-format must be json or pretty');
+  return runDaemon({
+    profilePath: positionals[0] as string,
+    ...(level !== undefined ? { logLevel: level as LevelWithSilent } : {}),
+    logFormat: format as LogFormat,
+  });
 }

@@ -20,35 +20,16 @@ import { routeKey, ruleKey } from '../model/route.js';
 import { isSystemError } from '../errors.js';
 import { FlapDamper, type FlapLimits } from './flap.js';
 import type { Journal } from './journal.js';
+import type { Action } from '../plan/actions.js';
+import { CONTESTED, type ExistingRoute, type PhysicalDefault, type PlanFacts } from '../plan/facts.js';
+
+export type Facts = PlanFacts;
 
 export type EngineState = 'starting' | 'waiting' | 'installed' | 'degraded' | 'stopping' | 'stopped';
 
-/** A physical route tunroute must move aside for one of its own: first make sure `scopedCopy` exists, then remove `remove`. */
-export interface Demotion {
-  remove: Route;
-  scopedCopy: Route | null;
-}
-
+/** What the policy wants: the planner's ordered actions (install order; teardown is the sweep). */
 export interface DesiredState {
-  /** In install order: endpoint routes, scoped copies, then tunnel routes. */
-  routes: Route[];
-  rules: Rule[];
-  demotions: Demotion[];
-}
-
-export interface PhysicalDefault {
-  family: Family;
-  gateway: string;
-  interface: string;
-  index: number;
-}
-
-export interface Facts {
-  tunnel: KernelInterface;
-  physicalDefaults: PhysicalDefault[];
-  /** Unscoped, untagged routes not on the tunnel: what a demotion may have to move. */
-  foreignRoutes: KernelRoute[];
-  interfaces: KernelInterface[];
+  actions: Action[];
 }
 
 export interface EngineSettings {
@@ -65,6 +46,7 @@ export interface Policy {
   /** True when the interface has the address(es) the profile needs. */
   hasAddress(tunnel: KernelInterface): boolean;
   desire(facts: Facts): DesiredState;
+  readonly os: 'darwin' | 'linux';
 }
 
 export interface EngineOptions {
@@ -97,6 +79,8 @@ export class Engine {
   private delayed: NodeJS.Timeout | null = null;
   /** Routes we installed and saw in place, by key: a later absence is a deletion by someone else. */
   private installed = new Map<string, Route>();
+  /** The current run's view of the kernel table. */
+  private table: KernelRoute[] = [];
   private lastTunnel: { name: string; index: number } | null = null;
   private readonly stateListeners: Array<(state: EngineState) => void> = [];
 
@@ -215,18 +199,25 @@ export class Engine {
   }
 
   private facts(snap: KernelSnapshot, tunnel: KernelInterface): Facts {
+    const named = (index: number): string => snap.interfaces.find((i) => i.index === index)?.name ?? `#${index}`;
     const foreign = snap.routes.filter((r) => !r.tagged && r.index !== tunnel.index);
     const physicalDefaults: PhysicalDefault[] = [];
     for (const family of ['inet', 'inet6'] as const) {
       const found = this.physicalDefault(snap, foreign, family);
       if (found) physicalDefaults.push(found);
     }
-    // A physical route tunroute moved aside is still the physical side's route: the policy
+    // A physical route tunroute moved aside is still the physical side's route: the planner
     // must keep seeing it, or it would stop wanting the scoped copy that replaces it.
-    const moved: KernelRoute[] = this.journal.moved
-      .filter((m) => !foreign.some((f) => routeKey(f) === routeKey(m)))
-      .map((m) => ({ family: m.family, destination: m.destination, gateway: m.gateway, index: m.index, scope: m.scope, table: m.table, metric: m.metric, flags: m.flags, mtu: m.mtu, tagged: false }));
-    return { tunnel, physicalDefaults, foreignRoutes: [...foreign.filter((r) => r.scope === null), ...moved], interfaces: snap.interfaces };
+    const existing: ExistingRoute[] = foreign
+      .filter((r) => CONTESTED.includes(r.destination) && r.gateway !== null)
+      .map((r) => ({ family: r.family, destination: r.destination, gateway: r.gateway!, interface: named(r.index), index: r.index, scope: r.scope, table: r.table, metric: r.metric, flags: r.flags, mtu: r.mtu }));
+    for (const moved of this.journal.moved) {
+      if (!existing.some((e) => routeKey(e) === routeKey(moved))) {
+        const { origin: _origin, ...route } = moved;
+        existing.push(route);
+      }
+    }
+    return { os: this.policy.os, tunnel: { name: tunnel.name, index: tunnel.index, addresses: tunnel.addresses }, physicalDefaults, existing };
   }
 
   /**
@@ -241,74 +232,93 @@ export class Engine {
       .filter((r) => r.table === null || r.table === 254)
       .sort((a, b) => (a.scope === null ? 0 : 1) - (b.scope === null ? 0 : 1) || (a.metric ?? 0) - (b.metric ?? 0));
     const unscoped = defaults.find((r) => r.scope === null);
-    const pick = (r: KernelRoute): PhysicalDefault => ({ family, gateway: (r.gateway as { address: string }).address, interface: named(r.index), index: r.index });
+    const pick = (r: KernelRoute): PhysicalDefault => ({ family, gateway: (r.gateway as { address: string }).address, interface: named(r.index), index: r.index, metric: r.metric });
     if (unscoped) return pick(unscoped);
     const moved = this.journal.moved.find((r) => r.family === family && r.destination === PHYSICAL_DEFAULTS[family] && 'address' in r.gateway);
-    if (moved && 'address' in moved.gateway) return { family, gateway: moved.gateway.address, interface: moved.interface, index: moved.index };
+    if (moved && 'address' in moved.gateway) return { family, gateway: moved.gateway.address, interface: moved.interface, index: moved.index, metric: moved.metric };
     const scoped = defaults[0];
     return scoped ? pick(scoped) : undefined;
   }
 
-  /** Applies the difference between the snapshot and the desired state. Returns the number of changes made. */
+  /**
+   * Applies the difference between the snapshot and the planner's actions, in the
+   * planner's order (endpoint routes, scoped copies, removals, tunnel routes, rules).
+   * Returns the number of kernel changes made.
+   */
   private async apply(snap: KernelSnapshot, desired: DesiredState, reason: string): Promise<number> {
     let changes = 0;
-    const present = (route: Route | KernelRoute): KernelRoute | undefined => snap.routes.find((k) => this.backend.sameKey(k, route));
+    // The run's own view of the table, kept current as it makes changes, so a route moved
+    // aside early in the run frees its key for the tunnel route later in the same run.
+    this.table = [...snap.routes];
+    const present = (route: Route | KernelRoute): KernelRoute | undefined => this.table.find((k) => this.backend.sameKey(k, route));
+    const wanted: Route[] = [];
+    const wantedRules = new Set<string>();
 
-    // 1. Endpoint host routes first, so the tunnel's own packets never loop into it.
-    const ordered = [...desired.routes.filter((r) => r.origin === 'endpoint'), ...desired.routes.filter((r) => r.origin === 'demoted')];
-    for (const route of ordered) changes += await this.ensureRoute(route, present(route), reason);
-
-    // 2. Move physical routes aside (journaled first), now that their scoped copies exist.
-    for (const demotion of desired.demotions) {
-      if (demotion.scopedCopy && !present(demotion.scopedCopy)) changes += await this.ensureRoute(demotion.scopedCopy, undefined, reason);
-      const current = present(demotion.remove);
-      if (!current || current.tagged) continue;
-      if (!this.allowRepair(`demote|${routeKey(demotion.remove)}`, 'a foreign route keeps coming back where ours must be')) continue;
-      this.journal.recordMoved(demotion.remove);
-      if (await this.write('remove-unscoped', demotion.remove, () => this.backend.deleteRoute(current))) changes++;
+    for (const action of desired.actions) {
+      switch (action.kind) {
+        case 'add':
+          wanted.push(action.route);
+          changes += await this.ensureRoute(action.route, present(action.route), reason, false);
+          break;
+        case 'ensure':
+        case 'demote-to-scoped':
+          // The kernel or the system may hold this route already (the tunnel address's host
+          // route, configd's scoped default): EEXIST there is normal and the route is adopted.
+          wanted.push(action.route);
+          changes += await this.ensureRoute(action.route, present(action.route), reason, true);
+          break;
+        case 'remove-unscoped': {
+          const current = present(action.route);
+          if (!current || current.tagged) break;
+          if (!this.allowRepair(`demote|${routeKey(action.route)}`, 'a foreign route keeps coming back where ours must be')) break;
+          this.log.info({ destination: current.destination, gateway: current.gateway, index: current.index }, 'foreign change: a physical route holds a destination the tunnel takes; moving it aside');
+          this.journal.recordMoved(action.route);
+          if (await this.write('remove-unscoped', action.route, () => this.backend.deleteRoute(current))) {
+            changes++;
+            this.forgetInTable(current);
+          }
+          break;
+        }
+        case 'add-rule':
+          wantedRules.add(ruleKey(action.rule));
+          if (snap.rules.some((r) => ruleKey(r) === ruleKey(action.rule))) break;
+          if (await this.write('add-rule', null, () => this.backend.addRule(action.rule), { rule: ruleKey(action.rule) })) changes++;
+          break;
+        default:
+          // restore / remove / remove-rule only appear in teardowns; the sweep does those.
+          break;
+      }
     }
 
-    // 3. Tunnel routes and adopted host routes.
-    for (const route of desired.routes.filter((r) => r.origin !== 'endpoint' && r.origin !== 'demoted')) {
-      changes += await this.ensureRoute(route, present(route), reason);
-    }
-
-    // 4. Rules (Linux scoped mode).
-    const wantedRules = new Set(desired.rules.map(ruleKey));
-    for (const rule of desired.rules) {
-      if (snap.rules.some((r) => ruleKey(r) === ruleKey(rule))) continue;
-      if (await this.write('add-rule', null, () => this.backend.addRule(rule), { rule: ruleKey(rule) })) changes++;
-    }
     for (const rule of snap.rules.filter((r) => r.tagged && !wantedRules.has(ruleKey(r)))) {
       if (await this.write('remove-stale-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) changes++;
     }
 
-    // 5. Our routes nobody wants any more (old gateway, reloaded profile, old tunnel index).
-    const wanted = [...desired.routes, ...desired.demotions.flatMap((d) => (d.scopedCopy ? [d.scopedCopy] : []))];
-    for (const stale of snap.routes.filter((k) => k.tagged && !wanted.some((w) => this.backend.satisfies(k, w)))) {
+    // Our routes nobody wants any more (old gateway, reloaded profile, old tunnel index).
+    for (const stale of this.table.filter((k) => k.tagged && !wanted.some((w) => this.backend.satisfies(k, w)))) {
       if (await this.write('remove-stale', stale, () => this.backend.deleteRoute(stale))) changes++;
       this.installed.delete(routeKey(stale));
     }
 
-    // 6. Physical routes we moved that no longer need to be away (reloaded profile, other mode).
-    for (const moved of this.journal.moved) {
-      const stillDemoted = desired.demotions.some((d) => routeKey(d.remove) === routeKey(moved));
-      const occupied = desired.routes.some((r) => routeKey(r) === routeKey(moved));
-      if (!stillDemoted && !occupied) changes += await this.restoreMoved(moved, snap);
+    // Physical routes we moved that no longer need to be away (reloaded profile, other mode).
+    const removing = new Set(desired.actions.filter((a) => a.kind === 'remove-unscoped').map((a) => routeKey((a as { route: Route }).route)));
+    for (const moved of [...this.journal.moved]) {
+      if (!removing.has(routeKey(moved)) && !wanted.some((w) => routeKey(w) === routeKey(moved))) changes += await this.restoreMoved(moved, snap);
     }
     return changes;
   }
 
-  private async ensureRoute(route: Route, current: KernelRoute | undefined, reason: string): Promise<number> {
+  private forgetInTable(route: KernelRoute): void {
+    this.table = this.table.filter((k) => k !== route);
+  }
+
+  private async ensureRoute(route: Route, current: KernelRoute | undefined, reason: string, adopt: boolean): Promise<number> {
     const key = routeKey(route);
     if (current && this.backend.satisfies(current, route)) {
       this.installed.set(key, route);
       return 0;
     }
-    // The kernel made this host route itself (address with a peer): adopt it, it is not ours to replace.
-    // Likewise a scoped default the system already keeps on the physical interface (configd
-    // makes one per network service): EEXIST there is the normal case.
-    if (current && !current.tagged && (route.origin === 'host' || route.origin === 'demoted')) {
+    if (current && !current.tagged && adopt) {
       this.installed.set(key, route);
       return 0;
     }
@@ -322,9 +332,13 @@ export class Engine {
         return 0;
       }
       await this.write('replace', current, () => this.backend.deleteRoute(current));
+      this.forgetInTable(current);
     }
     const ok = await this.write(repair ? 'restore' : 'add', route, () => this.backend.addRoute(route));
-    if (ok) this.installed.set(key, route);
+    if (ok) {
+      this.installed.set(key, route);
+      this.table.push({ ...route, tagged: true });
+    }
     return ok ? 1 : 0;
   }
 
@@ -416,17 +430,23 @@ export class Engine {
   private async sweepSnapshot(snap: KernelSnapshot): Promise<{ removed: number; restored: number }> {
     let removed = 0;
     let restored = 0;
-    // Tunnel routes before the physical ones come back, so no moment has two unscoped defaults.
+    // A tagged route on a moved route's interface, to its destination, is the copy that stood
+    // in for it (macOS: the scoped default; Linux: the higher-metric default). Copies go last,
+    // after the originals are back, so the physical interface is never without its default;
+    // tunnel routes go first, so there is never a moment with two unscoped defaults.
+    const isCopy = (r: KernelRoute): boolean => this.journal.moved.some((m) => m.destination === r.destination && m.index === r.index);
     const tagged = snap.routes.filter((r) => r.tagged);
-    const order = (r: KernelRoute): number => (r.scope === null ? 0 : 1);
-    for (const route of tagged.sort((a, b) => order(a) - order(b))) {
-      if (await this.write('remove', route, () => this.backend.deleteRoute(route))) removed++;
-    }
+    const remove = async (routes: KernelRoute[]): Promise<void> => {
+      for (const route of routes) if (await this.write('remove', route, () => this.backend.deleteRoute(route))) removed++;
+    };
+    await remove(tagged.filter((r) => !isCopy(r)));
     for (const rule of snap.rules.filter((r) => r.tagged)) {
       if (await this.write('remove-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) removed++;
     }
+    const copies = tagged.filter(isCopy);
     const after = { ...snap, routes: snap.routes.filter((r) => !r.tagged) };
     for (const moved of [...this.journal.moved]) restored += await this.restoreMoved(moved, after);
+    await remove(copies);
     this.installed.clear();
     return { removed, restored };
   }

@@ -1,0 +1,188 @@
+/**
+ * @module daemon
+ * The `run` lifecycle around the engine: load the profile (refuse to start on problems,
+ * exit 78), open the backend, sweep, wait, install, watch; reload on SIGHUP or when the
+ * profile file changes; clean up on SIGTERM/SIGINT within the profile's shutdown timeout.
+ */
+import { basename, dirname, join } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { LevelWithSilent } from 'pino';
+import type { NativeBinding } from '../native/index.js';
+import { loadNative } from '../native/index.js';
+import { createBackend } from './backends/index.js';
+import { Engine, type EngineState } from './engine/engine.js';
+import { Journal } from './engine/journal.js';
+import { createLogger, type LogFormat, type Logger } from './logger.js';
+import { createPolicy } from './policy.js';
+import { loadProfile } from './profile/load.js';
+import { formatProblem, type Problem } from './profile/problems.js';
+import type { Profile } from './profile/profile.js';
+
+export const EXIT_CODES = {
+  /** Stopped by SIGTERM/SIGINT with the table restored. */
+  OK: 0,
+  /** A runtime failure, or cleanup that did not finish in time (the journal keeps the rest). */
+  FAILURE: 1,
+  /** EX_CONFIG: the profile has problems; nothing was changed. */
+  CONFIG: 78,
+} as const;
+
+export interface DaemonOptions {
+  profilePath: string;
+  logLevel?: LevelWithSilent;
+  logFormat?: LogFormat;
+  /** Injected for tests (the XNU model); the real addon otherwise. */
+  native?: NativeBinding;
+  /** The pid the kernel stamps on our messages (the model's, in tests). */
+  pid?: number;
+  /** Where log lines go (stdout by default). */
+  logWrite?: (line: string) => void;
+  /** Where the one-line startup errors go (stderr by default). */
+  errorWrite?: (line: string) => void;
+  isRoot?: boolean;
+}
+
+export class Daemon {
+  readonly log: Logger;
+  private profile: Profile;
+  private readonly options: DaemonOptions;
+  private readonly engine: Engine;
+  private readonly watchers: FSWatcher[] = [];
+  private stopping: Promise<number> | null = null;
+  private reloadTimer: NodeJS.Timeout | null = null;
+
+  private constructor(options: DaemonOptions, profile: Profile, log: Logger, engine: Engine) {
+    this.options = options;
+    this.profile = profile;
+    this.log = log;
+    this.engine = engine;
+  }
+
+  /** Validates the profile and builds the daemon; problems come back instead of a daemon. */
+  static create(options: DaemonOptions): { daemon: Daemon } | { problems: Problem[] } {
+    const native = options.native ?? loadNative();
+    const loaded = loadProfile(options.profilePath, { platform: native.platform, isRoot: options.isRoot ?? process.getuid?.() === 0 });
+    if (loaded.problems) return { problems: loaded.problems };
+    const profile = loaded.profile;
+    const log = createLogger({
+      level: options.logLevel ?? profile.daemon.logLevel,
+      format: options.logFormat ?? 'json',
+      ...(options.logWrite ? { write: options.logWrite } : {}),
+    });
+    const backend = createBackend(native, options.pid === undefined ? {} : { pid: options.pid });
+    const journal = Journal.load(profile.daemon.journal, profile.file);
+    const engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log) });
+    return { daemon: new Daemon(options, profile, log, engine) };
+  }
+
+  get state(): EngineState {
+    return this.engine.currentState;
+  }
+
+  onState(listener: (state: EngineState) => void): void {
+    this.engine.onState(listener);
+  }
+
+  async start(): Promise<void> {
+    const p = this.profile;
+    this.log.info({ profile: p.file, interface: p.interface, mode: p.mode, strategy: p.strategy }, 'starting');
+    this.watchFiles();
+    await this.engine.start();
+  }
+
+  /** Re-reads the profile. A valid one is applied as a diff; an invalid one is logged and the running one stays. */
+  async reload(reason: string): Promise<boolean> {
+    const native = this.options.native ?? loadNative();
+    const loaded = loadProfile(this.options.profilePath, { platform: native.platform, isRoot: this.options.isRoot ?? process.getuid?.() === 0 });
+    if (loaded.problems) {
+      for (const problem of loaded.problems) this.log.error({ reason, problem: formatProblem(problem) }, 'profile has problems; keeping the running configuration');
+      return false;
+    }
+    this.log.info({ reason }, 'profile reloaded');
+    const nameFileChanged = JSON.stringify(loaded.profile.interface) !== JSON.stringify(this.profile.interface);
+    this.profile = loaded.profile;
+    if (this.options.logLevel === undefined) this.log.level = loaded.profile.daemon.logLevel;
+    if (nameFileChanged) this.watchNameFile();
+    await this.engine.reload(createPolicy(loaded.profile, native.platform, this.log));
+    return true;
+  }
+
+  private watchFiles(): void {
+    // Editors save by rename and chokidar follows that; the short delay lets a save finish.
+    const profileWatcher = watch(this.options.profilePath, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 20 } });
+    profileWatcher.on('all', (event) => {
+      if (event !== 'add' && event !== 'change') return;
+      if (this.reloadTimer) clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => void this.reload('profile file changed'), 50);
+    });
+    profileWatcher.on('error', (e) => this.log.warn({ err: e }, 'cannot watch the profile file'));
+    this.watchers.push(profileWatcher);
+    this.watchNameFile();
+  }
+
+  private nameFileWatcher: FSWatcher | null = null;
+
+  private watchNameFile(): void {
+    void this.nameFileWatcher?.close();
+    this.nameFileWatcher = null;
+    if (this.profile.interface.kind !== 'name-file') return;
+    // The folder, not the file: wireguard-go writes the name file and creates utunN.sock beside it.
+    const path = this.profile.interface.path;
+    const watcher = watch(dirname(path), { ignoreInitial: true, depth: 0 });
+    const relevant = (file: string): boolean => file === path || (dirname(file) === dirname(path) && file.endsWith('.sock')) || basename(file) === basename(path);
+    watcher.on('all', (_event, file) => {
+      if (relevant(file)) void this.engine.trigger('name file');
+    });
+    watcher.on('error', (e) => this.log.warn({ err: e, path: join(dirname(path)) }, 'cannot watch the name file'));
+    this.nameFileWatcher = watcher;
+  }
+
+  /** Removes what tunroute added and restores what it moved; resolves with the exit code. */
+  stop(signal: string): Promise<number> {
+    if (!this.stopping) {
+      this.stopping = (async () => {
+        this.log.info({ signal }, 'stopping');
+        if (this.reloadTimer) clearTimeout(this.reloadTimer);
+        await Promise.all([...this.watchers, ...(this.nameFileWatcher ? [this.nameFileWatcher] : [])].map((w) => w.close()));
+        const clean = await this.engine.stop(this.profile.daemon.shutdownTimeoutMs);
+        if (!clean) this.log.error({ journal: this.profile.daemon.journal }, 'cleanup did not finish in time; `tunroute restore` finishes it');
+        this.log.info({ clean }, 'stopped');
+        return clean ? EXIT_CODES.OK : EXIT_CODES.FAILURE;
+      })();
+    }
+    return this.stopping;
+  }
+}
+
+/** `tunroute run`: runs until SIGTERM/SIGINT and returns the exit code. */
+export async function runDaemon(options: DaemonOptions): Promise<number> {
+  const errorWrite = options.errorWrite ?? ((line: string) => process.stderr.write(line));
+  const created = Daemon.create(options);
+  if ('problems' in created) {
+    for (const problem of created.problems) errorWrite(`tunroute run: ${formatProblem(problem)}\n`);
+    errorWrite(`tunroute run: refusing to start: ${created.problems.length} problem(s) in the profile\n`);
+    return EXIT_CODES.CONFIG;
+  }
+  const { daemon } = created;
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onStop = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        // The journal is written before every change, so it already holds what is left.
+        daemon.log.warn({ signal }, 'second signal during cleanup: exiting now; `tunroute restore` finishes the cleanup');
+        process.exit(EXIT_CODES.FAILURE);
+      }
+      void daemon.stop(signal).then(resolve);
+    };
+    const onHup = (): void => void daemon.reload('SIGHUP');
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGHUP', onHup);
+    daemon.start().catch((e: unknown) => {
+      daemon.log.fatal({ err: e }, 'cannot start');
+      errorWrite(`tunroute run: ${e instanceof Error ? e.message : String(e)}\n`);
+      void daemon.stop('startup failure').then(() => resolve(EXIT_CODES.FAILURE));
+    });
+  });
+}
