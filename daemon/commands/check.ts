@@ -1,5 +1,67 @@
-// Placeholder until the check command lands; replaced by its owner.
-export async function main(_args: string[]): Promise<number> {
-  process.stderr.write('tunroute check: not built yet\n');
-  return 1;
+/**
+ * @module commands/check
+ * `tunroute check PROFILE [--os darwin|linux]`: validates a profile. Valid: one summary
+ * line on stdout, exit 0. Invalid: every problem as `FILE:LINE:COL key.path: message` on
+ * stderr, sorted by position, exit 1. Run as root, it also refuses a profile that is not
+ * root's alone, exactly as the daemon would.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import { loadProfile } from '../profile/load.js';
+import { formatProblem } from '../profile/problems.js';
+import type { Platform, Profile } from '../profile/profile.js';
+import { formatDuration } from '../profile/units.js';
+
+const HELP = `usage: tunroute check [--os darwin|linux] PROFILE
+
+Validates a tunnel profile. Prints a one-line summary and exits 0 when it is valid;
+otherwise prints every problem as FILE:LINE:COL key.path: what is wrong, what is
+expected, and exits 1.
+
+  --os darwin|linux  the platform to check for (default: this machine's)
+`;
+
+export function platformOption(value: string | undefined): Platform {
+  const os = value ?? process.platform;
+  if (os === 'darwin' || os === 'linux') return os;
+  throw new UsageError(`--os must be darwin or linux, not "${os}"`);
+}
+
+export function summary(profile: Profile): string {
+  const iface = profile.interface.kind === 'name' ? profile.interface.name : `the utun named in ${profile.interface.path}`;
+  const mode = profile.mode === 'full' ? `full tunnel (${profile.strategy})` : 'split tunnel';
+  const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+  const addresses = profile.addresses === null ? 'address from the interface' : profile.addresses.map((a) => a.address).join(', ');
+  return [
+    `${profile.file}: ok`,
+    `${mode} on ${iface}`,
+    addresses,
+    count(profile.routes.length, 'route'),
+    count(profile.exclude.length, 'exclude', 'excludes'),
+    count(profile.endpoints.length, 'endpoint'),
+    `IPv6 ${profile.ipv6 ? 'on' : 'off'}`,
+    `reconcile every ${formatDuration(profile.daemon.reconcileIntervalMs)}`,
+  ].join(', ');
+}
+
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { os: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`expected one PROFILE, got ${positionals.length}\n\n${HELP}`);
+  const result = loadProfile(positionals[0] as string, { platform: platformOption(values.os) });
+  if (result.problems) {
+    process.stderr.write(result.problems.map((p) => `${formatProblem(p)}\n`).join(''));
+    return 1;
+  }
+  process.stdout.write(`${summary(result.profile)}\n`);
+  return 0;
 }

@@ -104,8 +104,11 @@ export function checkSchema(value: unknown): SchemaProblem[] {
   const validate = validator();
   if (validate(value)) return [];
   const errors = validate.errors ?? [];
+  // A value of the wrong type fails its other keywords vacuously or noisily: the type error says it all.
+  const wrongType = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   const problems: SchemaProblem[] = [];
   for (const error of errors) {
+    if (error.keyword !== 'type' && wrongType.has(error.instancePath)) continue;
     // The branches of interface's oneOf report "missing name"/"missing nameFile"; the oneOf itself says it better.
     if (error.schemaPath.includes('/oneOf/')) continue;
     const problem = describeError(error);

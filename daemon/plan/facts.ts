@@ -1,0 +1,50 @@
+/**
+ * @module plan/facts
+ * What the planner must know about the machine, and nothing more: the tunnel interface,
+ * the physical default route(s), and the physical side's routes at the destinations a
+ * full tunnel contends for. The daemon reads these from a snapshot; `tunroute plan` takes
+ * them from flags; tests make them up.
+ */
+import type { Family, Route } from '../model/route.js';
+import type { Platform } from '../profile/profile.js';
+
+export interface InterfaceFacts {
+  name: string;
+  index: number;
+  /**
+   * The interface's addresses, "10.10.10.2" or "10.10.10.2/32" (a prefix length is
+   * accepted and ignored). Used only when the profile has no `address`.
+   */
+  addresses: string[];
+}
+
+/** The physical route that endpoint and exclude routes go through, per family. */
+export interface PhysicalDefault {
+  family: Family;
+  /** Next-hop address. */
+  gateway: string;
+  interface: string;
+  index: number;
+  /** Linux: the default's metric (null = 0). */
+  metric?: number | null;
+}
+
+/** A route as the kernel holds it: a Route without the planner's reason for it. */
+export type ExistingRoute = Omit<Route, 'origin'>;
+
+export interface PlanFacts {
+  os: Platform;
+  tunnel: InterfaceFacts;
+  /** At most one per family; none when offline. */
+  physicalDefaults: PhysicalDefault[];
+  /**
+   * The physical side's routes to 0.0.0.0/0, ::/0, 224.0.0.0/4 and 255.255.255.255/32,
+   * scoped and unscoped, as they were before tunroute touched them: routes tunroute moved
+   * aside (journaled) are listed, tunroute's own routes are not. Only the unscoped ones
+   * listed here are demoted, and teardown restores exactly them.
+   */
+  existing: ExistingRoute[];
+}
+
+/** The destinations a full tunnel takes from the physical side. */
+export const CONTESTED: readonly string[] = ['0.0.0.0/0', '::/0', '224.0.0.0/4', '255.255.255.255/32'];
