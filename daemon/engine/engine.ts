@@ -25,7 +25,7 @@ import { CONTESTED, type ExistingRoute, type PhysicalDefault, type PlanFacts } f
 
 export type Facts = PlanFacts;
 
-export type EngineState = 'starting' | 'waiting' | 'installed' | 'degraded' | 'stopping' | 'stopped';
+export type EngineState = 'starting' | 'waiting' | 'installed' | 'degraded' | 'reloading' | 'stopping' | 'stopped';
 
 /** What the policy wants: the planner's ordered actions (install order; teardown is the sweep). */
 export interface DesiredState {
@@ -116,7 +116,7 @@ export class Engine {
     this.policy = policy;
     this.flap = new FlapDamper(policy.settings.flap, this.now);
     this.schedulePeriodic();
-    this.setState(this.state, 'reloading');
+    this.setState('reloading');
     await this.trigger('reload');
   }
 
@@ -390,7 +390,7 @@ export class Engine {
 
   private async tunnelUnavailable(snap: KernelSnapshot, name: string | null, tunnel: KernelInterface | undefined): Promise<void> {
     const why = name === null ? 'name not known yet' : tunnel === undefined ? 'interface absent' : !tunnel.up ? 'interface down' : 'no address yet';
-    const wasInstalled = this.state === 'installed' || this.state === 'degraded';
+    const wasInstalled = this.state === 'installed' || this.state === 'degraded' || this.state === 'reloading';
     if (wasInstalled) this.log.warn({ interface: name, why }, 'tunnel went away; its routes are gone with it');
     // The kernel drops routes through a vanished or downed interface without a message.
     this.installed.clear();

@@ -77,6 +77,9 @@ export class Netns {
 
   create(): void {
     must('ip', ['netns', 'add', this.name]);
+    // Without duplicate address detection, IPv6 link-local addresses (and their local
+    // routes) appear when a link comes up, not a second later in the middle of a test.
+    for (const conf of ['all', 'default']) must('ip', ['netns', 'exec', this.name, 'sysctl', '-qw', `net.ipv6.conf.${conf}.accept_dad=0`]);
     must('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
   }
 
