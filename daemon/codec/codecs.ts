@@ -1,0 +1,36 @@
+/**
+ * @module codec/codecs
+ * Picks the codec for a platform, for the CLI commands that print messages.
+ */
+import type { MessageCodec } from './codec.js';
+import { darwinCodec } from './darwin/index.js';
+import { linuxCodec } from './linux/index.js';
+import { RTNLGRP } from './linux/constants.js';
+import { UsageError } from '../errors.js';
+
+export type Os = 'darwin' | 'linux';
+
+export function codecFor(os: Os): MessageCodec<unknown> {
+  return (os === 'darwin' ? darwinCodec : linuxCodec) as MessageCodec<unknown>;
+}
+
+/** Parses an `--os` value; the default is the machine's own platform. */
+export function osOption(value: string | undefined): Os {
+  const os = value ?? process.platform;
+  if (os === 'darwin' || os === 'linux') return os;
+  throw new UsageError(`--os must be darwin or linux, not "${os}"`);
+}
+
+/** What `monitor` listens to. PF_ROUTE has no groups: every routing socket hears everything. */
+export const MONITOR_GROUPS: Record<Os, number[]> = {
+  darwin: [],
+  linux: [
+    RTNLGRP.RTNLGRP_LINK.value,
+    RTNLGRP.RTNLGRP_IPV4_IFADDR.value,
+    RTNLGRP.RTNLGRP_IPV4_ROUTE.value,
+    RTNLGRP.RTNLGRP_IPV4_RULE.value,
+    RTNLGRP.RTNLGRP_IPV6_IFADDR.value,
+    RTNLGRP.RTNLGRP_IPV6_ROUTE.value,
+    RTNLGRP.RTNLGRP_IPV6_RULE.value,
+  ],
+};
