@@ -50,6 +50,19 @@ export interface Plan {
 
 export const MAIN_TABLE = 254;
 
+/**
+ * Linux's metric when none is given: 0 for IPv4, 1024 for IPv6 (IP6_RT_PRIO_USER). Two
+ * routes whose effective metrics match collide, however they were written.
+ */
+export function effectiveMetric(route: Pick<Route, 'family' | 'metric'>): number {
+  return route.metric ?? (route.family === 'inet6' ? 1024 : 0);
+}
+
+/** The kernel's identity of a route on `os`: routeKey, with Linux's default metric made explicit. */
+export function kernelKey(route: Pick<Route, 'family' | 'destination' | 'scope' | 'table' | 'metric'>, os: PlanFacts['os']): string {
+  return routeKey(os === 'linux' ? { ...route, metric: effectiveMetric(route) } : route);
+}
+
 /** Flags a PF_ROUTE request may carry; the kernel adds the others (PRCLONING, GLOBAL, MULTICAST …) itself. */
 const REQUESTABLE_FLAGS = new Set(['UP', 'GATEWAY', 'HOST', 'REJECT', 'STATIC', 'CLONING', 'BLACKHOLE', 'IFSCOPE']);
 const FLAG_ORDER = ['UP', 'GATEWAY', 'HOST', 'REJECT', 'STATIC', 'CLONING', 'BLACKHOLE', 'IFSCOPE'];
@@ -75,7 +88,16 @@ export function planRoutes(profile: Profile, facts: PlanFacts): Plan {
   const ctx: Context = { profile, facts, families, warnings: [] };
   const bypass = bypassActions(ctx);
   const tunnel = facts.os === 'darwin' ? darwinTunnel(ctx) : linuxTunnel(ctx);
-  const actions = [...bypass, ...tunnel.demotions, ...tunnel.removals, ...tunnel.routes, ...tunnel.rules];
+  // A listed route that is one the mode already installs (0.0.0.0/1 with split-default, the
+  // tunnel address) is the same kernel entry: planned once.
+  const taken = new Set<string>();
+  const routeActions = tunnel.routes.filter((a) => {
+    const key = kernelKey((a as { route: Route }).route, facts.os);
+    if (taken.has(key)) return false;
+    taken.add(key);
+    return true;
+  });
+  const actions = [...bypass, ...tunnel.demotions, ...tunnel.removals, ...routeActions, ...tunnel.rules];
   const routes = actions.filter((a) => a.kind === 'add' || a.kind === 'ensure').map((a) => (a as { route: Route }).route);
   // A scoped copy that already exists is wanted all the same: it is what the physical side now runs on.
   const copies = tunnel.copies.filter((c) => !routes.some((r) => routeKey(r) === routeKey(c)));
@@ -267,13 +289,13 @@ function linuxTunnel(ctx: Context): TunnelPart {
   } else {
     for (const destination of defaultSet(ctx, !replace)) {
       const holder = physicalHolder(ctx, destination);
-      const held = holder !== undefined && (holder.metric ?? 0) === (replace ? ours : 0);
-      if (replace && holder && (holder.metric ?? 0) <= ours) {
+      const held = holder !== undefined && effectiveMetric(holder) === effectiveMetric({ family: holder.family, metric: null });
+      if (replace && holder && effectiveMetric(holder) <= ours) {
         // The kernel prefers the lower metric and refuses an equal one (EEXIST): move it just above ours.
         const physical = asRoute(holder, 'demoted');
         const copy: Route = { ...physical, metric: ours + 1 };
         part.copies.push(copy);
-        const present = ctx.facts.existing.some((r) => r.destination === destination && (r.table ?? MAIN_TABLE) === MAIN_TABLE && (r.metric ?? 0) === ours + 1);
+        const present = ctx.facts.existing.some((r) => r.destination === destination && (r.table ?? MAIN_TABLE) === MAIN_TABLE && effectiveMetric(r) === ours + 1);
         if (!present) part.demotions.push(demoteToScoped(copy, physical));
         part.removals.push(removeUnscoped(physical));
       } else if (!replace && held) {
