@@ -142,40 +142,27 @@ export class DarwinBackend implements Backend {
     }
   }
 
-  private request(type: 'add' | 'delete', route: Route | KernelRoute, extraFlags: number): Omit<RouteRequest, 'seq' | 'pid'> {
-    const host = route.flags.includes('HOST');
-    const names = route.flags.filter((f) => f !== 'IFSCOPE' && f !== 'DONE');
-    const request: Omit<RouteRequest, 'seq' | 'pid'> = {
-      type,
-      destination: route.destination,
-      // A /32 that is not RTF_HOST (255.255.255.255/32) needs its mask, or the kernel keys it as a host entry.
-      netmask: host ? 'none' : 'trimmed',
-      flags: names.reduce((acc, n) => acc | (RTF[`RTF_${n}` as keyof typeof RTF]?.value ?? 0), extraFlags),
-    };
-    if (route.gateway !== null) request.gateway = this.gatewaySpec(route.gateway, 'interface' in route ? route.interface : undefined);
-    if (route.scope !== null) request.scope = route.scope;
-    if (type === 'add' && route.mtu !== null) request.metrics = { mtu: route.mtu };
-    return request;
-  }
-
-  private gatewaySpec(gateway: Gateway, name: string | undefined): RouteRequest['gateway'] {
-    if ('address' in gateway) return { address: gateway.address };
-    const index = gateway.link;
-    return { link: { index, type: this.linkTypes.get(index) ?? IFT_OTHER, name: name ?? this.native.indexToName(index) ?? '' } };
+  private request(type: 'add' | 'delete', route: Route | KernelRoute, tag: boolean): Omit<RouteRequest, 'seq' | 'pid'> {
+    const link = route.gateway !== null && 'link' in route.gateway ? route.gateway.link : null;
+    return routeRequest(type, route, {
+      tag,
+      linkType: link === null ? undefined : this.linkTypes.get(link),
+      linkName: 'interface' in route ? route.interface : link === null ? undefined : this.native.indexToName(link),
+    });
   }
 
   addRoute(route: Route): Promise<void> {
-    return this.send(this.request('add', route, TUNROUTE_TAG_FLAG));
+    return this.send(this.request('add', route, true));
   }
 
   restoreRoute(route: Route): Promise<void> {
-    return this.send(this.request('add', { ...route, flags: route.flags.filter((f) => f !== 'PROTO1') }, 0));
+    return this.send(this.request('add', { ...route, flags: route.flags.filter((f) => f !== 'PROTO1') }, false));
   }
 
   deleteRoute(route: Route | KernelRoute): Promise<void> {
     // The kernel matches key, mask and scope exactly and ignores the gateway (§3.5); the
     // gateway still goes along so `route monitor` shows what was meant.
-    return this.send(this.request('delete', route, 0));
+    return this.send(this.request('delete', route, false));
   }
 
   addRule(): Promise<void> {
@@ -202,6 +189,39 @@ export class DarwinBackend implements Backend {
     this.socket?.close();
     this.socket = null;
   }
+}
+
+export interface RequestOptions {
+  /** Adds TUNROUTE_TAG_FLAG: a route tunroute owns. */
+  tag: boolean;
+  /** IFT_* of a link gateway's interface (default IFT_OTHER, utun's). */
+  linkType?: number | undefined;
+  /** The link gateway's interface name, carried in its sockaddr_dl. */
+  linkName?: string | undefined;
+}
+
+/**
+ * The PF_ROUTE request that adds or deletes `route`, without seq and pid. The one place
+ * a route becomes a request: the backend writes these, `tunroute plan --emit hex` prints them.
+ */
+export function routeRequest(type: 'add' | 'delete', route: Route | KernelRoute, options: RequestOptions): Omit<RouteRequest, 'seq' | 'pid'> {
+  const host = route.flags.includes('HOST');
+  const names = route.flags.filter((f) => f !== 'IFSCOPE' && f !== 'DONE');
+  const request: Omit<RouteRequest, 'seq' | 'pid'> = {
+    type,
+    destination: route.destination,
+    // A /32 that is not RTF_HOST (255.255.255.255/32) needs its mask, or the kernel keys it as a host entry.
+    netmask: host ? 'none' : 'trimmed',
+    flags: names.reduce((acc, n) => acc | (RTF[`RTF_${n}` as keyof typeof RTF]?.value ?? 0), options.tag ? TUNROUTE_TAG_FLAG : 0),
+  };
+  if (route.gateway !== null) {
+    request.gateway = 'address' in route.gateway
+      ? { address: route.gateway.address }
+      : { link: { index: route.gateway.link, type: options.linkType ?? IFT_OTHER, name: options.linkName ?? '' } };
+  }
+  if (route.scope !== null) request.scope = route.scope;
+  if (type === 'add' && route.mtu !== null) request.metrics = { mtu: route.mtu };
+  return request;
 }
 
 function gatewayOf(sa: Sockaddr | undefined): Gateway | null {

@@ -13,7 +13,7 @@ import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, Ke
 import type { Family, Gateway, Route, Rule } from '../model/route.js';
 import { systemError } from '../errors.js';
 import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
-import type { DumpObject, LinuxMessage, RouteMessage, RouteSpec } from '../codec/linux/index.js';
+import type { DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleSpec } from '../codec/linux/index.js';
 import { IFF, RTM, RTN, RTNLGRP, RTPROT, RT_TABLE } from '../codec/linux/constants.js';
 
 const MAIN = RT_TABLE.RT_TABLE_MAIN.value;
@@ -212,41 +212,25 @@ export class LinuxBackend implements Backend {
     return { routes: kernelRoutes, rules: kernelRules, interfaces: [...interfaces.values()] };
   }
 
-  private spec(route: Route | KernelRoute): RouteSpec {
-    const spec: RouteSpec = {
-      family: route.family,
-      destination: route.destination,
-      gateway: route.gateway !== null && 'address' in route.gateway ? route.gateway.address : null,
-      oif: route.index || null,
-      table: route.table ?? MAIN,
-      priority: route.metric,
-    };
-    if (route.mtu !== null) spec.mtu = route.mtu;
-    return spec;
-  }
-
   async addRoute(route: Route): Promise<void> {
-    await this.request((seq) => encodeNewRoute({ ...this.spec(route), protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.create));
+    await this.request((seq) => encodeNewRoute({ ...routeSpec(route), protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.create));
   }
 
   async restoreRoute(route: Route): Promise<void> {
     // The original protocol (boot, dhcp, ra) is not kept; boot is what `ip route add` uses.
-    await this.request((seq) => encodeNewRoute({ ...this.spec(route), protocol: RTPROT.RTPROT_BOOT.value }, seq, REQUEST_FLAGS.create));
+    await this.request((seq) => encodeNewRoute({ ...routeSpec(route), protocol: RTPROT.RTPROT_BOOT.value }, seq, REQUEST_FLAGS.create));
   }
 
   async deleteRoute(route: Route | KernelRoute): Promise<void> {
-    const spec = this.spec(route);
-    spec.priority = route.metric ?? DEFAULT_METRIC[route.family];
-    // Deleting by table, destination, metric and device, never by destination alone.
-    await this.request((seq) => encodeDelRoute(spec, seq, REQUEST_FLAGS.delete));
+    await this.request((seq) => encodeDelRoute(deleteSpec(route), seq, REQUEST_FLAGS.delete));
   }
 
   async addRule(rule: Rule): Promise<void> {
-    await this.request((seq) => encodeNewRule({ family: rule.family, priority: rule.priority, src: rule.from, table: rule.table, protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.create));
+    await this.request((seq) => encodeNewRule({ ...ruleSpec(rule), protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.create));
   }
 
   async deleteRule(rule: Rule): Promise<void> {
-    await this.request((seq) => encodeDelRule({ family: rule.family, priority: rule.priority, src: rule.from, table: rule.table }, seq, REQUEST_FLAGS.delete));
+    await this.request((seq) => encodeDelRule(ruleSpec(rule), seq, REQUEST_FLAGS.delete));
   }
 
   sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean {
@@ -273,6 +257,29 @@ export class LinuxBackend implements Backend {
     this.requests = null;
     this.events = null;
   }
+}
+
+/** The rtnetlink route a Route becomes (protocol chosen by the caller). The backend and `plan --emit hex` share it. */
+export function routeSpec(route: Route | KernelRoute): RouteSpec {
+  const spec: RouteSpec = {
+    family: route.family,
+    destination: route.destination,
+    gateway: route.gateway !== null && 'address' in route.gateway ? route.gateway.address : null,
+    oif: route.index || null,
+    table: route.table ?? MAIN,
+    priority: route.metric,
+  };
+  if (route.mtu !== null) spec.mtu = route.mtu;
+  return spec;
+}
+
+/** Deletes by table, destination, metric and device, never by destination alone. */
+export function deleteSpec(route: Route | KernelRoute): RouteSpec {
+  return { ...routeSpec(route), priority: route.metric ?? DEFAULT_METRIC[route.family] };
+}
+
+export function ruleSpec(rule: Rule): RuleSpec {
+  return { family: rule.family, priority: rule.priority, src: rule.from, table: rule.table };
 }
 
 function sameGateway(a: Gateway | null, b: Gateway | null): boolean {

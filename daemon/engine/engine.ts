@@ -21,7 +21,8 @@ import { isSystemError } from '../errors.js';
 import { FlapDamper, type FlapLimits } from './flap.js';
 import type { Journal } from './journal.js';
 import type { Action } from '../plan/actions.js';
-import { CONTESTED, type ExistingRoute, type PhysicalDefault, type PlanFacts } from '../plan/facts.js';
+import type { PlanFacts } from '../plan/facts.js';
+import { deriveFacts } from './facts.js';
 
 export type Facts = PlanFacts;
 
@@ -58,8 +59,6 @@ export interface EngineOptions {
   waitPollMs?: number;
   now?: () => number;
 }
-
-const PHYSICAL_DEFAULTS: Record<Family, string> = { inet: '0.0.0.0/0', inet6: '::/0' };
 
 export class Engine {
   private readonly backend: Backend;
@@ -199,45 +198,7 @@ export class Engine {
   }
 
   private facts(snap: KernelSnapshot, tunnel: KernelInterface): Facts {
-    const named = (index: number): string => snap.interfaces.find((i) => i.index === index)?.name ?? `#${index}`;
-    const foreign = snap.routes.filter((r) => !r.tagged && r.index !== tunnel.index);
-    const physicalDefaults: PhysicalDefault[] = [];
-    for (const family of ['inet', 'inet6'] as const) {
-      const found = this.physicalDefault(snap, foreign, family);
-      if (found) physicalDefaults.push(found);
-    }
-    // A physical route tunroute moved aside is still the physical side's route: the planner
-    // must keep seeing it, or it would stop wanting the scoped copy that replaces it.
-    const existing: ExistingRoute[] = foreign
-      .filter((r) => CONTESTED.includes(r.destination) && r.gateway !== null)
-      .map((r) => ({ family: r.family, destination: r.destination, gateway: r.gateway!, interface: named(r.index), index: r.index, scope: r.scope, table: r.table, metric: r.metric, flags: r.flags, mtu: r.mtu }));
-    for (const moved of this.journal.moved) {
-      if (!existing.some((e) => routeKey(e) === routeKey(moved))) {
-        const { origin: _origin, ...route } = moved;
-        existing.push(route);
-      }
-    }
-    return { os: this.policy.os, tunnel: { name: tunnel.name, index: tunnel.index, addresses: tunnel.addresses }, physicalDefaults, existing };
-  }
-
-  /**
-   * The gateway the endpoint routes must use. The unscoped physical default if there is
-   * one; after tunroute moved it aside, the route the journal remembers; failing both, a
-   * scoped default on a physical interface (macOS keeps one per network service).
-   */
-  private physicalDefault(snap: KernelSnapshot, foreign: KernelRoute[], family: Family): PhysicalDefault | undefined {
-    const named = (index: number): string => snap.interfaces.find((i) => i.index === index)?.name ?? `#${index}`;
-    const defaults = foreign
-      .filter((r) => r.family === family && r.destination === PHYSICAL_DEFAULTS[family] && r.gateway !== null && 'address' in r.gateway)
-      .filter((r) => r.table === null || r.table === 254)
-      .sort((a, b) => (a.scope === null ? 0 : 1) - (b.scope === null ? 0 : 1) || (a.metric ?? 0) - (b.metric ?? 0));
-    const unscoped = defaults.find((r) => r.scope === null);
-    const pick = (r: KernelRoute): PhysicalDefault => ({ family, gateway: (r.gateway as { address: string }).address, interface: named(r.index), index: r.index, metric: r.metric });
-    if (unscoped) return pick(unscoped);
-    const moved = this.journal.moved.find((r) => r.family === family && r.destination === PHYSICAL_DEFAULTS[family] && 'address' in r.gateway);
-    if (moved && 'address' in moved.gateway) return { family, gateway: moved.gateway.address, interface: moved.interface, index: moved.index, metric: moved.metric };
-    const scoped = defaults[0];
-    return scoped ? pick(scoped) : undefined;
+    return deriveFacts(snap, tunnel, this.policy.os, this.journal.moved);
   }
 
   /**
@@ -258,7 +219,8 @@ export class Engine {
       switch (action.kind) {
         case 'add':
           wanted.push(action.route);
-          changes += await this.ensureRoute(action.route, present(action.route), reason, false);
+          // An excluded prefix only has to stay on the physical side; the LAN's own route does that.
+          changes += await this.ensureRoute(action.route, present(action.route), reason, action.route.origin === 'exclude');
           break;
         case 'ensure':
         case 'demote-to-scoped':

@@ -1,14 +1,28 @@
 /**
  * @module plan/live-facts
  * Reads the planner's facts from the running system, for `tunroute plan` without fact
- * flags. Needs the native socket and a backend snapshot; until those are wired in here,
- * it explains which flags give the same facts by hand.
+ * flags: one backend snapshot, read the same way the daemon reads it.
  */
+import { loadNative } from '../../native/index.js';
+import { createBackend } from '../backends/index.js';
+import { deriveFacts } from '../engine/facts.js';
 import type { Platform } from '../profile/profile.js';
 import type { PlanFacts } from './facts.js';
 
 export const FACT_FLAGS = '--interface NAME --index N [--address A] [--gateway GW --gateway-interface IF --gateway-index N]';
 
-export async function readLiveFacts(os: Platform, _interfaceName: string | null): Promise<PlanFacts> {
-  throw new Error(`reading facts from the live ${os} system is not available yet; pass them as flags: ${FACT_FLAGS}`);
+export async function readLiveFacts(os: Platform, interfaceName: string | null): Promise<PlanFacts> {
+  const native = loadNative();
+  if (native.platform !== os) throw new Error(`this machine runs ${native.platform}, so the ${os} facts must be given as flags: ${FACT_FLAGS}`);
+  if (interfaceName === null) throw new Error(`the profile names its interface through a name file; pass it: ${FACT_FLAGS}`);
+  const backend = createBackend(native);
+  await backend.open(() => {});
+  try {
+    const snap = await backend.snapshot();
+    const tunnel = snap.interfaces.find((i) => i.name === interfaceName);
+    if (!tunnel) throw new Error(`no interface named ${interfaceName} on this machine; pass the facts as flags: ${FACT_FLAGS}`);
+    return deriveFacts(snap, tunnel, os, []);
+  } finally {
+    backend.close();
+  }
 }

@@ -1,0 +1,55 @@
+/**
+ * @module engine/facts
+ * Derives the planner's facts from a kernel snapshot: the tunnel, the physical default(s)
+ * and the physical routes at the destinations a full tunnel takes. Shared by the engine
+ * and by `tunroute plan` on the live system, so both see the machine the same way.
+ */
+import type { KernelInterface, KernelRoute, KernelSnapshot } from '../backends/backend.js';
+import type { Family, Route } from '../model/route.js';
+import { routeKey } from '../model/route.js';
+import { CONTESTED, type ExistingRoute, type PhysicalDefault, type PlanFacts } from '../plan/facts.js';
+
+const DEFAULT_DESTINATION: Record<Family, string> = { inet: '0.0.0.0/0', inet6: '::/0' };
+
+/**
+ * @param moved physical routes tunroute moved aside (the journal): still the physical
+ *   side's routes, so the planner keeps wanting the copies that stand in for them.
+ */
+export function deriveFacts(snap: KernelSnapshot, tunnel: KernelInterface, os: PlanFacts['os'], moved: readonly Route[]): PlanFacts {
+  const named = (index: number): string => snap.interfaces.find((i) => i.index === index)?.name ?? `#${index}`;
+  const foreign = snap.routes.filter((r) => !r.tagged && r.index !== tunnel.index);
+  const physicalDefaults: PhysicalDefault[] = [];
+  for (const family of ['inet', 'inet6'] as const) {
+    const found = physicalDefault(foreign, family, named, moved);
+    if (found) physicalDefaults.push(found);
+  }
+  const existing: ExistingRoute[] = foreign
+    .filter((r) => CONTESTED.includes(r.destination) && r.gateway !== null)
+    .map((r) => ({ family: r.family, destination: r.destination, gateway: r.gateway!, interface: named(r.index), index: r.index, scope: r.scope, table: r.table, metric: r.metric, flags: r.flags, mtu: r.mtu }));
+  for (const m of moved) {
+    if (!existing.some((e) => routeKey(e) === routeKey(m))) {
+      const { origin: _origin, ...route } = m;
+      existing.push(route);
+    }
+  }
+  return { os, tunnel: { name: tunnel.name, index: tunnel.index, addresses: tunnel.addresses }, physicalDefaults, existing };
+}
+
+/**
+ * The gateway endpoint routes must use: the unscoped physical default if there is one;
+ * after tunroute moved it aside, the route the journal remembers; failing both, a scoped
+ * default on a physical interface (macOS keeps one per network service).
+ */
+function physicalDefault(foreign: KernelRoute[], family: Family, named: (index: number) => string, moved: readonly Route[]): PhysicalDefault | undefined {
+  const defaults = foreign
+    .filter((r) => r.family === family && r.destination === DEFAULT_DESTINATION[family] && r.gateway !== null && 'address' in r.gateway)
+    .filter((r) => r.table === null || r.table === 254)
+    .sort((a, b) => (a.scope === null ? 0 : 1) - (b.scope === null ? 0 : 1) || (a.metric ?? 0) - (b.metric ?? 0));
+  const pick = (r: KernelRoute): PhysicalDefault => ({ family, gateway: (r.gateway as { address: string }).address, interface: named(r.index), index: r.index, metric: r.metric });
+  const unscoped = defaults.find((r) => r.scope === null);
+  if (unscoped) return pick(unscoped);
+  const journaled = moved.find((r) => r.family === family && r.destination === DEFAULT_DESTINATION[family] && 'address' in r.gateway);
+  if (journaled && 'address' in journaled.gateway) return { family, gateway: journaled.gateway.address, interface: journaled.interface, index: journaled.index, metric: journaled.metric };
+  const scoped = defaults[0];
+  return scoped ? pick(scoped) : undefined;
+}
