@@ -1,0 +1,98 @@
+/**
+ * @module test/xnu/binding
+ * The native binding interface (native/index.ts NativeBinding) implemented in-process on
+ * top of the XNU model, so the daemon's macOS backend runs against it unchanged.
+ * Behaviour copied from the addon (native/src/route_socket.cc, platform_darwin.cc,
+ * errno_error.cc): synchronous send that throws {errno, code, syscall: 'write'}, EBADF after
+ * close, groups refused with EINVAL on 'socket', localPort 0, senderPort 0, callbacks never
+ * run after close().
+ */
+import type { NativeBinding, NativeRouteSocket, NativeRouteSocketConstructor, RouteSocketOptions } from '../../native/index.js';
+import type { SystemError } from '../../daemon/errors.js';
+import type { XnuKernel } from './kernel.js';
+import { systemError, type XnuRouteSocket } from './socket.js';
+
+export interface XnuBindingOptions {
+  /** The daemon's pid as the kernel writes it into rtm_pid. */
+  pid: number;
+  /** False: sockets lack SS_PRIV, so everything but RTM_GET fails with EPERM. Default true. */
+  root?: boolean;
+}
+
+export interface XnuBinding extends NativeBinding {
+  platform: 'darwin';
+  sysctlRouteDump(af: number, op: number, arg: number): Buffer;
+  readonly kernel: XnuKernel;
+  /** The model sockets behind every RouteSocket this binding opened (drop counters, buffer use). */
+  sockets(): XnuRouteSocket[];
+}
+
+export function createXnuBinding(kernel: XnuKernel, options: XnuBindingOptions): XnuBinding {
+  const opened: XnuRouteSocket[] = [];
+  const root = options.root ?? true;
+
+  class RouteSocket implements NativeRouteSocket {
+    private readonly socket: XnuRouteSocket;
+
+    constructor(
+      onMessage: (bytes: Buffer, senderPort: number) => void,
+      onOverflow: () => void,
+      onError: (error: SystemError) => void,
+      socketOptions?: RouteSocketOptions,
+    ) {
+      if (typeof onMessage !== 'function' || typeof onOverflow !== 'function' || typeof onError !== 'function') {
+        throw new TypeError('RouteSocket(onMessage, onOverflow, onError, options?) needs three functions');
+      }
+      // PF_ROUTE has no multicast groups (platform_darwin.cc OpenRouteSocket).
+      if (socketOptions?.groups !== undefined && socketOptions.groups.length > 0) throw systemError('EINVAL', 'socket');
+      // onOverflow and onError are accepted but never called: a macOS routing socket drops
+      // silently (see socket.ts) and the model has no other asynchronous failure.
+      this.socket = kernel.openSocket({ pid: options.pid, root, onMessage });
+      const size = socketOptions?.receiveBufferSize;
+      if (size !== undefined && size > 0) {
+        try {
+          this.socket.setReceiveBufferSize(size);
+        } catch (e) {
+          this.socket.close();
+          throw e;
+        }
+      }
+      opened.push(this.socket);
+    }
+
+    send(bytes: Uint8Array): number {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('send(bytes) needs a Uint8Array');
+      return this.socket.write(bytes);
+    }
+    close(): void {
+      this.socket.close();
+    }
+    ref(): void {
+      this.socket.ref();
+    }
+    unref(): void {
+      this.socket.unref();
+    }
+    setReceiveBufferSize(bytes: number): void {
+      if (typeof bytes !== 'number') throw new TypeError('setReceiveBufferSize(bytes) needs a number');
+      this.socket.setReceiveBufferSize(bytes | 0);
+    }
+    getReceiveBufferSize(): number {
+      return this.socket.getReceiveBufferSize();
+    }
+    localPort(): number {
+      if (!this.socket.isOpen) throw systemError('EBADF', 'getsockname');
+      return 0;
+    }
+  }
+
+  return {
+    platform: 'darwin',
+    RouteSocket: RouteSocket as NativeRouteSocketConstructor,
+    nameToIndex: (name: string) => kernel.nameToIndex(name),
+    indexToName: (index: number) => kernel.indexToName(index),
+    sysctlRouteDump: (af: number, op: number, arg: number) => kernel.sysctl([4, 17, 0, af, op, arg]),
+    kernel,
+    sockets: () => [...opened],
+  };
+}

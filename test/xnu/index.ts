@@ -1,0 +1,17 @@
+/**
+ * @module test/xnu
+ * A faithful in-process model of the macOS (XNU) routing table and PF_ROUTE sockets,
+ * for the daemon's macOS tests. Start with `createMacScenario()` and `createXnuBinding()`.
+ */
+export * from './constants.js';
+export { XnuKernel, describeSockaddr, formatAddress, maskFromSockaddr } from './kernel.js';
+export type { XnuInterface, XnuIfAddr, XnuRoute, RouteSnapshot, InterfaceSpec, XnuKernelOptions, Family } from './kernel.js';
+export { XnuRouteSocket, systemError } from './socket.js';
+export type { XnuSocketOptions } from './socket.js';
+export { createXnuBinding } from './binding.js';
+export type { XnuBinding, XnuBindingOptions } from './binding.js';
+export { createMacScenario, linkGateway, EN0_MAC, CONFIGD_PID } from './scenario.js';
+export type { MacScenario, MacScenarioOptions, TunnelOptions } from './scenario.js';
+export { flagLetters, netname, netstatRows } from './netstat.js';
+export type { NetstatRow } from './netstat.js';
+export * from './wire.js';
