@@ -68,7 +68,8 @@ export class LinuxBackend implements Backend {
       (bytes, sender) => this.onReply(bytes, sender),
       () => this.failAll(new Error('netlink request socket overflowed')),
       (error) => this.failAll(error),
-      { receiveBufferSize: 1 << 20 },
+      // Room for the acks of a large pipelined batch (each ack costs ~1 KiB of buffer).
+      { receiveBufferSize: 4 << 20 },
     );
     this.port = this.requests.localPort();
     this.events = new this.native.RouteSocket(
