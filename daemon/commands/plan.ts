@@ -43,7 +43,7 @@ Facts not given are read from the live system. With --gateway, the physical side
 taken to own the unscoped default route only.
 `;
 
-function parse(args: string[]): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>> {
+function parse(args: string[]) {
   try {
     return parseArgs({ args, allowPositionals: true, options: OPTIONS });
   } catch (e) {
@@ -133,7 +133,7 @@ export async function main(args: string[]): Promise<number> {
   const facts = factsFromFlags(values, os, profile) ?? (await readLiveFacts(os, values.interface ?? (profile.interface.kind === 'name' ? profile.interface.name : null)));
   const plan = planRoutes(profile, facts);
   if (values.emit === 'hex') {
-    for (const message of emitMessages(plan, os)) process.stdout.write(`${Buffer.from(message).toString('hex')}\n`);
+    process.stdout.write(emitMessages(plan, os).map((m) => `${Buffer.from(m).toString('hex')}\n`).join(''));
   } else if (values.json) {
     process.stdout.write(`${JSON.stringify(planJson(plan), null, 2)}\n`);
   } else {
