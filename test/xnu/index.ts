@@ -15,3 +15,5 @@ export type { MacScenario, MacScenarioOptions, TunnelOptions } from './scenario.
 export { flagLetters, netname, netstatRows } from './netstat.js';
 export type { NetstatRow } from './netstat.js';
 export * from './wire.js';
+export { tryWrite, received, advanceIndexTo } from './testing.js';
+export type { Received } from './testing.js';

@@ -287,8 +287,8 @@ export class XnuKernel implements SocketKernel {
       ifa.dst = spec.broadcast !== undefined ? parseIPv4(spec.broadcast) : addr.map((b, i) => (b & mask[i]!) | (~mask[i]! & 0xff));
     }
     ifp.addrs.push(ifa);
-    this.inIfinit(ifa);
-    if (ifp.flags & IFF.MULTICAST) this.joinGroup(ifp, AF.INET, parseIPv4('224.0.0.1'));
+    // in_ifinit returns before joining 224.0.0.1 when a point-to-point address has no peer.
+    if (this.inIfinit(ifa) && ifp.flags & IFF.MULTICAST) this.joinGroup(ifp, AF.INET, parseIPv4('224.0.0.1'));
     return ifa;
   }
 
@@ -386,16 +386,17 @@ export class XnuKernel implements SocketKernel {
   }
 
   /** in_ifinit's route part (after the address is set). */
-  private inIfinit(ifa: XnuIfAddr): void {
+  private inIfinit(ifa: XnuIfAddr): boolean {
     const ifp = ifa.ifp;
     if (ifp.flags & IFF.POINTOPOINT) {
-      if (ifa.dst === undefined) return;
+      if (ifa.dst === undefined) return false;
       this.ifaRoute(ifa, RTM.ADD, RTF.UP | RTF.HOST, ifa.dst, null, ifp);
     } else if (ifp.flags & IFF.LOOPBACK) {
       this.ifaRoute(ifa, RTM.ADD, RTF.UP | RTF.HOST, ifa.addr, null, ifp);
     } else {
       this.ifaRoute(ifa, RTM.ADD, RTF.UP | RTF.CLONING, masked(ifa.addr, ifa.mask!), ifa.mask!, ifp);
     }
+    return true;
   }
 
   /** in_ifscrub: removes the address's interface route with its messages. */
