@@ -17,3 +17,5 @@ export type { NetstatRow } from './netstat.js';
 export * from './wire.js';
 export { tryWrite, received, advanceIndexTo } from './testing.js';
 export type { Received } from './testing.js';
+export { addRequest, deleteRequest, getRequest, changeRequest } from './requests.js';
+export type { RequestOptions } from './requests.js';
