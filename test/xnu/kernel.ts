@@ -18,7 +18,7 @@ import {
 import { netstatRows, type NetstatRow } from './netstat.js';
 import { XnuRouteSocket, systemError, type SocketKernel, type XnuSocketOptions } from './socket.js';
 import {
-  addrLength, emptyInfo, formatIPv4, formatIPv6, infoAddrs, kernelIfaMask, kernelRouteMask, parseIP, parseIPv4,
+  addrLength, emptyInfo, formatIPv4, formatIPv6, kernelIfaMask, kernelRouteMask, parseIP, parseIPv4,
   prefixMask, readRtHeader, rtMsg1, rtMsg2, rtXaddrs, saLen, sockaddrAddress, sockaddrDl, sockaddrIn,
   sockaddrIn6, type AddrInfo,
 } from './wire.js';
@@ -319,12 +319,12 @@ export class XnuKernel implements SocketKernel {
     const first = !ifp.addrs.some((a) => a.family === AF.INET6);
     ifp.addrs.push(ifa);
     if (ifa.dst !== undefined && spec.prefixLength === 128) {
-      this.ifaRoute(ifa, RTM.ADD, RTF.UP | RTF.HOST, ifa.dst, null, ifp);
+      this.ifaRoute(ifa, RTF.UP | RTF.HOST, ifa.dst, null, ifp);
     } else if (spec.prefixLength < 128) {
       this.tryInsert({ family: AF.INET6, key: masked(addr, mask), mask, scope: 0, gateway: sockaddrDl({ index: ifp.index, type: ifp.type }), flags: RTF.UP | RTF.CLONING, ifa });
     }
     const lo = [...this.ifnet.values()].find((i) => i.flags & IFF.LOOPBACK);
-    if (lo !== undefined) this.ifaRoute(ifa, RTM.ADD, RTF.UP | RTF.HOST | RTF.LLINFO, addr, null, lo);
+    if (lo !== undefined) this.ifaRoute(ifa, RTF.UP | RTF.HOST | RTF.LLINFO, addr, null, lo);
     if (first && ifp.flags & IFF.MULTICAST) this.joinGroup(ifp, AF.INET6, parseIP('ff02::1'));
     return ifa;
   }
@@ -390,11 +390,11 @@ export class XnuKernel implements SocketKernel {
     const ifp = ifa.ifp;
     if (ifp.flags & IFF.POINTOPOINT) {
       if (ifa.dst === undefined) return false;
-      this.ifaRoute(ifa, RTM.ADD, RTF.UP | RTF.HOST, ifa.dst, null, ifp);
+      this.ifaRoute(ifa, RTF.UP | RTF.HOST, ifa.dst, null, ifp);
     } else if (ifp.flags & IFF.LOOPBACK) {
-      this.ifaRoute(ifa, RTM.ADD, RTF.UP | RTF.HOST, ifa.addr, null, ifp);
+      this.ifaRoute(ifa, RTF.UP | RTF.HOST, ifa.addr, null, ifp);
     } else {
-      this.ifaRoute(ifa, RTM.ADD, RTF.UP | RTF.CLONING, masked(ifa.addr, ifa.mask!), ifa.mask!, ifp);
+      this.ifaRoute(ifa, RTF.UP | RTF.CLONING, masked(ifa.addr, ifa.mask!), ifa.mask!, ifp);
     }
     return true;
   }
@@ -412,7 +412,7 @@ export class XnuKernel implements SocketKernel {
    * rtinit(RTM_ADD): the route plus rt_newaddrmsg (RTM_NEWADDR first, then RTM_ADD with the
    * route's flags and no DONE, pid/seq 0). EEXIST is swallowed with no message at all.
    */
-  private ifaRoute(ifa: XnuIfAddr, _cmd: number, flags: number, dst: Uint8Array, mask: Uint8Array | null, ifp: XnuInterface): void {
+  private ifaRoute(ifa: XnuIfAddr, flags: number, dst: Uint8Array, mask: Uint8Array | null, ifp: XnuInterface): void {
     const family = ifa.family as Family;
     let gateway = ifa.sa;
     let f = flags | ifa.flags;
@@ -1202,4 +1202,3 @@ function writeRmx(msg: Uint8Array, rmx: number[]): void {
   rmx.forEach((x, i) => v.setUint32(36 + i * 4, x >>> 0, true));
 }
 
-export { infoAddrs };
