@@ -137,6 +137,13 @@ export class Daemon {
     this.nameFileWatcher = watcher;
   }
 
+  /** Stops without cleanup (a second signal): the journal and the tags let the next start or `tunroute restore` finish. */
+  async abort(): Promise<void> {
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    await Promise.all([...this.watchers, ...(this.nameFileWatcher ? [this.nameFileWatcher] : [])].map((w) => w.close()));
+    this.engine.halt();
+  }
+
   /** Removes what tunroute added and restores what it moved; resolves with the exit code. */
   stop(signal: string): Promise<number> {
     if (!this.stopping) {
@@ -171,7 +178,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       if (signals > 1) {
         // The journal is written before every change, so it already holds what is left.
         daemon.log.warn({ signal }, 'second signal during cleanup: exiting now; `tunroute restore` finishes the cleanup');
-        process.exit(EXIT_CODES.FAILURE);
+        daemon.abort().finally(() => process.exit(EXIT_CODES.FAILURE));
+        return;
       }
       void daemon.stop(signal).then(resolve);
     };

@@ -25,6 +25,8 @@ const TABLE_CHANGES = new Map<number, 'added' | 'deleted' | 'changed'>([
 /** ARP/ND entries and clones come and go with traffic; they never affect tunroute's routes. */
 const CHURN = RTF.RTF_WASCLONED.value | RTF.RTF_LLINFO.value;
 
+const REQUESTABLE = new Set(['UP', 'GATEWAY', 'HOST', 'REJECT', 'STATIC', 'CLONING', 'BLACKHOLE', 'XRESOLVE', 'LLINFO']);
+
 /** IFT_OTHER: what utun reports, and route(8)'s default for a link gateway. */
 const IFT_OTHER = 1;
 
@@ -144,11 +146,7 @@ export class DarwinBackend implements Backend {
 
   private request(type: 'add' | 'delete', route: Route | KernelRoute, tag: boolean): Omit<RouteRequest, 'seq' | 'pid'> {
     const link = route.gateway !== null && 'link' in route.gateway ? route.gateway.link : null;
-    return routeRequest(type, route, {
-      tag,
-      linkType: link === null ? undefined : this.linkTypes.get(link),
-      linkName: 'interface' in route ? route.interface : link === null ? undefined : this.native.indexToName(link),
-    });
+    return routeRequest(type, route, { tag, linkType: link === null ? undefined : this.linkTypes.get(link) });
   }
 
   addRoute(route: Route): Promise<void> {
@@ -196,8 +194,6 @@ export interface RequestOptions {
   tag: boolean;
   /** IFT_* of a link gateway's interface (default IFT_OTHER, utun's). */
   linkType?: number | undefined;
-  /** The link gateway's interface name, carried in its sockaddr_dl. */
-  linkName?: string | undefined;
 }
 
 /**
@@ -206,7 +202,9 @@ export interface RequestOptions {
  */
 export function routeRequest(type: 'add' | 'delete', route: Route | KernelRoute, options: RequestOptions): Omit<RouteRequest, 'seq' | 'pid'> {
   const host = route.flags.includes('HOST');
-  const names = route.flags.filter((f) => f !== 'IFSCOPE' && f !== 'DONE');
+  // Only what user space may ask for; the kernel adds PRCLONING, GLOBAL, MULTICAST … itself,
+  // and a route read from the table and written back must not carry them.
+  const names = route.flags.filter((f) => REQUESTABLE.has(f));
   const request: Omit<RouteRequest, 'seq' | 'pid'> = {
     type,
     destination: route.destination,
@@ -217,7 +215,8 @@ export function routeRequest(type: 'add' | 'delete', route: Route | KernelRoute,
   if (route.gateway !== null) {
     request.gateway = 'address' in route.gateway
       ? { address: route.gateway.address }
-      : { link: { index: route.gateway.link, type: options.linkType ?? IFT_OTHER, name: options.linkName ?? '' } };
+      // Index only, no name: what NetworkExtension and configd write, shown by netstat as link#N.
+      : { link: { index: route.gateway.link, type: options.linkType ?? IFT_OTHER, name: '' } };
   }
   if (route.scope !== null) request.scope = route.scope;
   if (type === 'add' && route.mtu !== null) request.metrics = { mtu: route.mtu };

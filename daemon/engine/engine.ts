@@ -22,7 +22,7 @@ import { FlapDamper, type FlapLimits } from './flap.js';
 import type { Journal } from './journal.js';
 import type { Action } from '../plan/actions.js';
 import type { PlanFacts } from '../plan/facts.js';
-import { deriveFacts } from './facts.js';
+import { currentFormOf, deriveFacts } from './facts.js';
 
 export type Facts = PlanFacts;
 
@@ -256,17 +256,23 @@ export class Engine {
       if (await this.write('remove-stale-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) changes++;
     }
 
-    // Our routes nobody wants any more (old gateway, reloaded profile, old tunnel index).
-    for (const stale of this.table.filter((k) => k.tagged && !wanted.some((w) => this.backend.satisfies(k, w)))) {
-      if (await this.write('remove-stale', stale, () => this.backend.deleteRoute(stale))) changes++;
-      this.installed.delete(routeKey(stale));
-    }
-
     // Physical routes we moved that no longer need to be away (reloaded profile, other mode).
     const removing = new Set(desired.actions.filter((a) => a.kind === 'remove-unscoped').map((a) => routeKey((a as { route: Route }).route)));
-    for (const moved of [...this.journal.moved]) {
-      if (!removing.has(routeKey(moved)) && !wanted.some((w) => routeKey(w) === routeKey(moved))) changes += await this.restoreMoved(moved, snap);
-    }
+    const toRestore = this.journal.moved.filter((m) => !removing.has(routeKey(m)) && !wanted.some((w) => routeKey(w) === routeKey(m)));
+    // Our routes nobody wants any more (old gateway, reloaded profile, old tunnel index). The
+    // copies that stood in for a route being restored go after it is back, as in the sweep.
+    const stale = this.table.filter((k) => k.tagged && !wanted.some((w) => this.backend.satisfies(k, w)));
+    const standIn = (k: KernelRoute): boolean => toRestore.some((m) => m.destination === k.destination && m.index === k.index);
+    const removeStale = async (routes: KernelRoute[]): Promise<void> => {
+      for (const route of routes) {
+        if (await this.write('remove-stale', route, () => this.backend.deleteRoute(route))) changes++;
+        this.installed.delete(routeKey(route));
+        this.forgetInTable(route);
+      }
+    };
+    await removeStale(stale.filter((k) => !standIn(k)));
+    for (const moved of toRestore) changes += await this.restoreMoved(moved, this.table);
+    await removeStale(stale.filter(standIn));
     return changes;
   }
 
@@ -284,7 +290,9 @@ export class Engine {
       this.installed.set(key, route);
       return 0;
     }
-    const repair = this.installed.has(key) && reason !== 'start' && reason !== 'reload';
+    // A route of ours that vanished is a repair (flap-guarded); one whose gateway or
+    // interface must change (the physical gateway moved) is an update.
+    const repair = !current && this.installed.has(key) && reason !== 'start' && reason !== 'reload';
     if (repair && !this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) return 0;
     if (current) {
       // Our key is taken by something else. Ours (an old gateway) is replaced; a foreign route is
@@ -293,10 +301,10 @@ export class Engine {
         this.log.warn({ destination: route.destination, scope: route.scope, gateway: current.gateway, index: current.index }, 'a foreign route holds our destination; leaving it');
         return 0;
       }
-      await this.write('replace', current, () => this.backend.deleteRoute(current));
+      await this.write('remove-outdated', current, () => this.backend.deleteRoute(current));
       this.forgetInTable(current);
     }
-    const ok = await this.write(repair ? 'restore' : 'add', route, () => this.backend.addRoute(route));
+    const ok = await this.write(current ? 'update' : repair ? 'restore' : 'add', route, () => this.backend.addRoute(route));
     if (ok) {
       this.installed.set(key, route);
       this.table.push({ ...route, tagged: true });
@@ -329,7 +337,7 @@ export class Engine {
       return true;
     } catch (e) {
       if (isSystemError(e)) {
-        const benign = (e.code === 'EEXIST' && !action.startsWith('remove')) || (e.code === 'ESRCH' && (action.startsWith('remove') || action === 'replace'));
+        const benign = (e.code === 'EEXIST' && !action.startsWith('remove')) || (e.code === 'ESRCH' && action.startsWith('remove'));
         this.log[benign ? 'info' : 'warn']({ action, ...fields, ...extra, result: 'error', errno: e.code }, `route ${action}: ${e.code}`);
         return false;
       }
@@ -337,15 +345,17 @@ export class Engine {
     }
   }
 
-  private async restoreMoved(moved: Route, snap: KernelSnapshot): Promise<number> {
-    const current = snap.routes.find((k) => this.backend.sameKey(k, moved));
+  private async restoreMoved(moved: Route, routes: readonly KernelRoute[]): Promise<number> {
+    const current = routes.find((k) => this.backend.sameKey(k, moved));
     if (current && !current.tagged) {
       // Someone (configd, DHCP) already put a physical route back: nothing to restore.
       this.journal.forgetMoved(moved);
       return 0;
     }
     if (current?.tagged) await this.write('remove', current, () => this.backend.deleteRoute(current));
-    const ok = await this.write('restore-physical', moved, () => this.backend.restoreRoute(moved));
+    const now = currentFormOf(moved, routes);
+    if (now !== moved) this.log.info({ destination: moved.destination, journaled: moved.gateway, now: now.gateway }, 'the physical gateway changed while the route was moved aside; restoring it with the current one');
+    const ok = await this.write('restore-physical', now, () => this.backend.restoreRoute(now));
     this.journal.forgetMoved(moved);
     return ok ? 1 : 0;
   }
@@ -406,11 +416,22 @@ export class Engine {
       if (await this.write('remove-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) removed++;
     }
     const copies = tagged.filter(isCopy);
-    const after = { ...snap, routes: snap.routes.filter((r) => !r.tagged) };
-    for (const moved of [...this.journal.moved]) restored += await this.restoreMoved(moved, after);
+    const untagged = snap.routes.filter((r) => !r.tagged);
+    for (const moved of [...this.journal.moved]) restored += await this.restoreMoved(moved, untagged);
     await remove(copies);
     this.installed.clear();
     return { removed, restored };
+  }
+
+  /**
+   * Stops at once without touching the table: timers off, socket closed. For a second
+   * signal during cleanup, where the journal already holds what is left to undo.
+   */
+  halt(): void {
+    for (const t of [this.periodic, this.delayed]) if (t) clearTimeout(t);
+    this.stopWaitPoll();
+    this.state = 'stopped';
+    this.backend.close();
   }
 
   /**

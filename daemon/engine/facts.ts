@@ -15,6 +15,18 @@ const DEFAULT_DESTINATION: Record<Family, string> = { inet: '0.0.0.0/0', inet6: 
  * @param moved physical routes tunroute moved aside (the journal): still the physical
  *   side's routes, so the planner keeps wanting the copies that stand in for them.
  */
+/**
+ * What putting `moved` back should write now: the journaled route, but with the gateway of
+ * the scoped default the system keeps on the same interface when that gateway changed
+ * meanwhile (a new network behind the same interface), so teardown does not resurrect a
+ * default through a gateway that is gone.
+ */
+export function currentFormOf(moved: Route, routes: readonly KernelRoute[]): Route {
+  const scoped = routes.find((r) => !r.tagged && r.family === moved.family && r.destination === moved.destination && r.scope === moved.index && r.gateway !== null && 'address' in r.gateway);
+  if (!scoped || moved.scope !== null || !('address' in moved.gateway) || JSON.stringify(scoped.gateway) === JSON.stringify(moved.gateway)) return moved;
+  return { ...moved, gateway: scoped.gateway! };
+}
+
 export function deriveFacts(snap: KernelSnapshot, tunnel: KernelInterface, os: PlanFacts['os'], moved: readonly Route[]): PlanFacts {
   const named = (index: number): string => snap.interfaces.find((i) => i.index === index)?.name ?? `#${index}`;
   const foreign = snap.routes.filter((r) => !r.tagged && r.index !== tunnel.index);
@@ -36,9 +48,10 @@ export function deriveFacts(snap: KernelSnapshot, tunnel: KernelInterface, os: P
 }
 
 /**
- * The gateway endpoint routes must use: the unscoped physical default if there is one;
- * after tunroute moved it aside, the route the journal remembers; failing both, a scoped
- * default on a physical interface (macOS keeps one per network service).
+ * The gateway endpoint routes must use: the unscoped physical default if there is one.
+ * After tunroute moved it aside, the scoped default on the same interface (configd keeps
+ * it current when the network changes), else the route the journal remembers; failing
+ * all, a scoped default on any physical interface (macOS keeps one per network service).
  */
 function physicalDefault(foreign: KernelRoute[], family: Family, named: (index: number) => string, moved: readonly Route[]): PhysicalDefault | undefined {
   const defaults = foreign
@@ -49,6 +62,8 @@ function physicalDefault(foreign: KernelRoute[], family: Family, named: (index: 
   const unscoped = defaults.find((r) => r.scope === null);
   if (unscoped) return pick(unscoped);
   const journaled = moved.find((r) => r.family === family && r.destination === DEFAULT_DESTINATION[family] && 'address' in r.gateway);
+  const sameInterface = journaled && defaults.find((r) => r.scope === journaled.index);
+  if (sameInterface) return pick(sameInterface);
   if (journaled && 'address' in journaled.gateway) return { family, gateway: journaled.gateway.address, interface: journaled.interface, index: journaled.index, metric: journaled.metric };
   const scoped = defaults[0];
   return scoped ? pick(scoped) : undefined;

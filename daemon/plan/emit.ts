@@ -19,12 +19,12 @@ function darwinMessage(action: Action, seq: number): Uint8Array | null {
     case 'add':
     case 'ensure':
     case 'demote-to-scoped':
-      return encodeRequest({ ...routeRequest('add', action.route, { tag: true, linkName: action.route.interface }), seq });
+      return encodeRequest({ ...routeRequest('add', action.route, { tag: true}), seq });
     case 'restore':
-      return encodeRequest({ ...routeRequest('add', action.route, { tag: false, linkName: action.route.interface }), seq });
+      return encodeRequest({ ...routeRequest('add', action.route, { tag: false}), seq });
     case 'remove':
     case 'remove-unscoped':
-      return encodeRequest({ ...routeRequest('delete', action.route, { tag: false, linkName: action.route.interface }), seq });
+      return encodeRequest({ ...routeRequest('delete', action.route, { tag: false}), seq });
     default:
       return null; // rules do not exist on macOS
   }

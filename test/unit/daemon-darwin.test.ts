@@ -1,0 +1,284 @@
+// The daemon's macOS behaviour, end to end, against the XNU model (test/xnu): the real
+// Daemon, engine, darwin backend and codec, talking the PF_ROUTE wire format to a model
+// kernel through the same binding interface the native addon provides.
+import { afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Daemon } from '../../daemon/daemon.js';
+import type { EngineState } from '../../daemon/engine/engine.js';
+import { advanceIndexTo, createMacScenario, createXnuBinding, CONFIGD_PID, buildRouteRequest, sockaddrIn, prefixMask, RTAX, RTF, RTM, type MacScenario, type NetstatRow } from '../xnu/index.js';
+
+const DAEMON_PID = 4242;
+
+/** Daemons still running when a test ends (it failed early) are stopped without cleanup. */
+const running = new Set<Daemon>();
+afterEach(async () => {
+  for (const d of running) await d.abort();
+  running.clear();
+});
+
+interface Harness {
+  mac: MacScenario;
+  daemon: Daemon;
+  logs: Array<Record<string, unknown>>;
+  dir: string;
+  profilePath: string;
+  waitFor(pred: (l: Record<string, unknown>) => boolean, from?: number, ms?: number): Promise<Record<string, unknown>>;
+  state(state: EngineState, from?: number): Promise<Record<string, unknown>>;
+  netstat(netif?: string): Array<Pick<NetstatRow, 'destination' | 'gateway' | 'flags' | 'netif'>>;
+}
+
+function profileText(dir: string, body: string): string {
+  return `${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`;
+}
+
+function start(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-')), pid = DAEMON_PID): Harness {
+  const profilePath = join(dir, 'profile.yaml');
+  if (!existsSync(profilePath)) writeFileSync(profilePath, profileText(dir, body));
+  const logs: Array<Record<string, unknown>> = [];
+  const waiters: Array<() => void> = [];
+  const binding = createXnuBinding(mac.kernel, { pid });
+  const created = Daemon.create({
+    profilePath, native: binding, pid, isRoot: false, logLevel: 'debug',
+    logWrite: (line) => {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const w of waiters.splice(0)) w();
+    },
+  });
+  if ('problems' in created) throw new Error(JSON.stringify(created.problems));
+  const daemon = created.daemon;
+  running.add(daemon);
+  const waitFor = (pred: (l: Record<string, unknown>) => boolean, from = 0, ms = 5000): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out; last log lines:\n${logs.slice(-12).map((l) => JSON.stringify(l)).join('\n')}`)), ms);
+      const check = (): void => {
+        const hit = logs.slice(from).find(pred);
+        if (hit) {
+          clearTimeout(timer);
+          resolve(hit);
+        } else waiters.push(check);
+      };
+      check();
+    });
+  return {
+    mac, daemon, logs, dir, profilePath, waitFor,
+    state: (s, from = 0) => waitFor((l) => l.state === s, from),
+    netstat: (netif) => mac.kernel.netstat(2).filter((r) => netif === undefined || r.netif === netif).map(({ destination, gateway, flags, netif: n }) => ({ destination, gateway, flags, netif: n })),
+  };
+}
+
+/** The seed's machine: utun7 at index 36 with 10.10.10.2, while en0 owns the unscoped default. */
+function seedMachine(): MacScenario {
+  const mac = createMacScenario();
+  advanceIndexTo(mac.kernel, 36);
+  mac.addTunnel({ name: 'utun7', address: '10.10.10.2', mtu: 1420 });
+  return mac;
+}
+
+/** Another process (configd, route(8)) writing real bytes. */
+function configd(mac: MacScenario) {
+  const socket = mac.kernel.openSocket({ pid: CONFIGD_PID });
+  let seq = 100;
+  const write = (type: number, dst: string, bits: number, gateway: string | null, flags: number, scope = 0): string => {
+    const addrs: Record<number, Uint8Array> = { [RTAX.DST]: sockaddrIn(dst), [RTAX.NETMASK]: sockaddrIn(prefixMask(bits, 4)) };
+    if (gateway) addrs[RTAX.GATEWAY] = sockaddrIn(gateway);
+    try {
+      socket.write(buildRouteRequest({ type, flags: flags | (scope ? RTF.IFSCOPE : 0), index: scope, seq: ++seq, addrs }));
+      return 'ok';
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  };
+  return { write, close: () => socket.close() };
+}
+
+const SEED_FULL = [
+  { destination: 'default', gateway: 'link#36', flags: 'UCSg', netif: 'utun7' },
+  { destination: '10.10.10.2', gateway: '10.10.10.2', flags: 'UH', netif: 'utun7' },
+  { destination: '224.0.0/4', gateway: 'link#36', flags: 'UmCS', netif: 'utun7' },
+  { destination: '255.255.255.255/32', gateway: 'link#36', flags: 'UCS', netif: 'utun7' },
+];
+
+const byDestination = <T extends { destination: string }>(rows: T[]): T[] => [...rows].sort((a, b) => a.destination.localeCompare(b.destination));
+
+// netstat shows our tag as `1`; the seed (NetworkExtension's table) has no tag.
+const untagged = <T extends { flags: string }>(rows: T[]): T[] => rows.map((r) => ({ ...r, flags: r.flags.replace('1', '') }));
+
+test('the seed\'s EEXIST problem solved: full tunnel while en0 owns the unscoped default gives NetworkExtension\'s table', async () => {
+  const mac = seedMachine();
+  const before = mac.kernel.routes();
+  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nmode: full\n');
+  await h.daemon.start();
+  await h.state('installed');
+  assert.deepEqual(byDestination(untagged(h.netstat('utun7'))), byDestination(SEED_FULL));
+  const en0 = h.netstat('en0');
+  assert.ok(en0.some((r) => r.destination === 'default' && r.gateway === '192.168.1.1' && r.flags.includes('I')), 'en0 keeps its scoped default');
+  assert.ok(!en0.some((r) => r.destination === 'default' && !r.flags.includes('I')), 'no unscoped default left on en0');
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before, 'SIGTERM restores the original table exactly');
+});
+
+test('split mode: the same routes scoped to the utun (UCSI), the physical default untouched', async () => {
+  const mac = seedMachine();
+  const before = mac.kernel.routes();
+  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nmode: split\nroutes:\n  - 10.20.0.0/16\n');
+  await h.daemon.start();
+  await h.state('installed');
+  const utun = byDestination(untagged(h.netstat('utun7')));
+  assert.deepEqual(utun.filter((r) => ['default', '224.0.0/4', '255.255.255.255/32'].includes(r.destination)).map((r) => [r.destination, r.gateway, r.flags]), [
+    ['224.0.0/4', 'link#36', 'UmCSI'],
+    ['255.255.255.255/32', 'link#36', 'UCSI'],
+    ['default', 'link#36', 'UCSIg'],
+  ]);
+  assert.ok(utun.some((r) => r.destination === '10.20/16' && r.flags === 'UCS'), 'listed prefixes unscoped through the tunnel');
+  assert.ok(h.netstat('en0').some((r) => r.destination === 'default' && !r.flags.includes('I')), 'the unscoped physical default stays');
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before);
+});
+
+test('steady state: a deleted route is put back; a new physical default is demoted and the endpoint follows the new gateway', async () => {
+  const mac = seedMachine();
+  const before = mac.kernel.routes();
+  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nendpoints:\n  - 198.51.100.7\n');
+  await h.daemon.start();
+  await h.state('installed');
+  const other = configd(mac);
+
+  let mark = h.logs.length;
+  assert.equal(other.write(RTM.DELETE, '224.0.0.0', 4, null, 0), 'ok');
+  await h.waitFor((l) => l.action === 'restore' && l.destination === '224.0.0.0/4', mark);
+  assert.ok(h.netstat('utun7').some((r) => r.destination === '224.0.0/4'));
+
+  // A network change: configd moves en0 to another gateway, unscoped and scoped.
+  mark = h.logs.length;
+  assert.equal(other.write(RTM.DELETE, '0.0.0.0', 0, null, 0, mac.en0.index), 'ok');
+  assert.equal(other.write(RTM.ADD, '0.0.0.0', 0, '192.168.1.254', RTF.UP | RTF.GATEWAY | RTF.STATIC, mac.en0.index), 'ok');
+  // Our unscoped default is in the way of configd's: it gets EEXIST, like the seed's code did.
+  assert.equal(other.write(RTM.ADD, '0.0.0.0', 0, '192.168.1.254', RTF.UP | RTF.GATEWAY | RTF.STATIC), 'EEXIST');
+  await h.waitFor((l) => l.action === 'update' && l.destination === '198.51.100.7/32' && l.gateway === '192.168.1.254', mark);
+  const endpoint = h.netstat('en0').find((r) => r.destination === '198.51.100.7');
+  assert.equal(endpoint?.gateway, '192.168.1.254', 'the endpoint host route follows the new gateway');
+  assert.equal(h.netstat('en0').filter((r) => r.destination === '198.51.100.7').length, 1, 'the old one is gone');
+
+  // configd changes its mind back; the scoped default it owns stays its own.
+  assert.equal(other.write(RTM.DELETE, '0.0.0.0', 0, null, 0, mac.en0.index), 'ok');
+  assert.equal(other.write(RTM.ADD, '0.0.0.0', 0, '192.168.1.1', RTF.UP | RTF.GATEWAY | RTF.STATIC, mac.en0.index), 'ok');
+  other.close();
+  await h.daemon.stop('SIGTERM');
+  assert.deepEqual(mac.kernel.routes(), before);
+});
+
+test('interface down, up, destroyed and recreated under a new index', async () => {
+  const mac = seedMachine();
+  const before = mac.kernel.routes();
+  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\n');
+  await h.daemon.start();
+  await h.state('installed');
+
+  let mark = h.logs.length;
+  mac.kernel.setDown('utun7');
+  await h.state('waiting', mark);
+  assert.ok(h.netstat('en0').some((r) => r.destination === 'default' && !r.flags.includes('I')), 'onTunnelDown restore: en0 owns the default again');
+  assert.ok(!h.netstat().some((r) => r.flags.includes('1')), 'nothing tagged is left while the tunnel is down');
+
+  mark = h.logs.length;
+  mac.kernel.setUp('utun7');
+  await h.state('installed', mark);
+  assert.deepEqual(byDestination(untagged(h.netstat('utun7'))), byDestination(SEED_FULL));
+
+  mark = h.logs.length;
+  mac.kernel.destroyInterface('utun7');
+  // Destroying a utun announces nothing of the user routes; the engine notices anyway.
+  await h.state('waiting', mark);
+  mark = h.logs.length;
+  const again = mac.addTunnel({ name: 'utun7', address: '10.10.10.2', mtu: 1420 });
+  assert.notEqual(again.index, 36);
+  await h.waitFor((l) => l.msg === 'tunnel interface changed', mark);
+  await h.state('installed', mark);
+  assert.ok(h.netstat('utun7').some((r) => r.destination === 'default' && r.gateway === `link#${again.index}`));
+  await h.daemon.stop('SIGTERM');
+  // The re-created utun's own address route differs from the first one's only by its index.
+  const norm = (rs: ReturnType<typeof mac.kernel.routes>) => rs.map((r) => ({ ...r, gateway: r.gateway.replace(/link#\d+/, 'link#N') }));
+  assert.deepEqual(norm(mac.kernel.routes()), norm(before));
+});
+
+test('creation of the utun emits nothing: the daemon finds it by polling while it waits', async () => {
+  const mac = createMacScenario();
+  const h = start(mac, 'interface:\n  name: utun3\naddress: 10.10.10.2\n');
+  await h.daemon.start();
+  await h.state('waiting');
+  const mark = h.logs.length;
+  const utun = mac.kernel.createUtun('utun3');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(h.logs.slice(mark).some((l) => l.state === 'installed'), false, 'no address yet: still waiting');
+  mac.kernel.addIPv4Address('utun3', { address: '10.10.10.2', peer: '10.10.10.2', netmask: '255.255.255.255' });
+  await h.state('installed', mark);
+  assert.ok(h.netstat('utun3').some((r) => r.destination === 'default' && r.gateway === `link#${utun.index}`));
+  await h.daemon.stop('SIGTERM');
+});
+
+test('SIGKILL, then a restart: the leftovers are swept and the table ends exactly as it began', async () => {
+  const mac = seedMachine();
+  const before = mac.kernel.routes();
+  const first = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nendpoints:\n  - 198.51.100.7\n');
+  await first.daemon.start();
+  await first.state('installed');
+  await first.daemon.abort(); // the process dies: no cleanup
+  assert.ok(mac.kernel.netstat(2).some((r) => r.flags.includes('1')), 'tagged routes are left behind');
+  assert.ok(!mac.kernel.netstat(2).some((r) => r.destination === 'default' && r.netif === 'en0' && !r.flags.includes('I')), 'the physical default is still moved aside');
+  assert.ok(existsSync(join(first.dir, 'journal.json')), 'the journal remembers it');
+
+  const second = start(mac, '', first.dir, DAEMON_PID + 1);
+  await second.daemon.start();
+  await second.waitFor((l) => l.msg === 'swept leftovers of an earlier run');
+  await second.state('installed');
+  assert.deepEqual(byDestination(untagged(second.netstat('utun7'))), byDestination(SEED_FULL));
+  assert.equal(await second.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before);
+  assert.equal(existsSync(join(first.dir, 'journal.json')), false);
+});
+
+test('reload applies only the difference; an invalid profile keeps the running one', async () => {
+  const mac = seedMachine();
+  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\n');
+  await h.daemon.start();
+  await h.state('installed');
+
+  let mark = h.logs.length;
+  writeFileSync(h.profilePath, profileText(h.dir, 'interface:\n  name: utun7\naddress: 10.10.10.2\nroutes:\n  - 10.0.0.0/33\n'));
+  assert.equal(await h.daemon.reload('test'), false);
+  assert.match(String(h.logs.slice(mark).find((l) => l.problem)?.problem), /profile\.yaml:\d+:\d+ routes\[0\]: "10\.0\.0\.0\/33"/);
+
+  mark = h.logs.length;
+  writeFileSync(h.profilePath, profileText(h.dir, 'interface:\n  name: utun7\naddress: 10.10.10.2\nbroadcast: false\n'));
+  assert.equal(await h.daemon.reload('test'), true);
+  await h.state('installed', mark);
+  const actions = h.logs.slice(mark).filter((l) => typeof l.action === 'string').map((l) => [l.action, l.destination]);
+  // Our broadcast route goes, en0's (moved aside) comes back, then the scoped copy that stood
+  // in for it goes. Nothing else is touched.
+  assert.deepEqual(actions, [['remove-stale', '255.255.255.255/32'], ['restore-physical', '255.255.255.255/32'], ['remove-stale', '255.255.255.255/32']]);
+  assert.ok(h.netstat('en0').some((r) => r.destination === '255.255.255.255/32' && !r.flags.includes('1')));
+  await h.daemon.stop('SIGTERM');
+});
+
+test('a lost message (macOS overflows silently) is caught by the periodic reconcile', async () => {
+  const mac = seedMachine();
+  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\n');
+  await h.daemon.start();
+  await h.state('installed');
+  const daemonSocket = mac.kernel.openSockets().find((s) => s.pid === DAEMON_PID);
+  assert.ok(daemonSocket);
+  daemonSocket.setReceiveBufferSize(1); // everything the kernel sends it is now dropped
+  const other = configd(mac);
+  const mark = h.logs.length;
+  assert.equal(other.write(RTM.DELETE, '224.0.0.0', 4, null, 0), 'ok');
+  assert.ok(daemonSocket.dropped > 0, 'the deletion never reached the daemon');
+  const drift = await h.waitFor((l) => l.msg === 'periodic reconcile found drift and repaired it', mark, 4000);
+  assert.equal(drift.changes, 1);
+  assert.ok(h.netstat('utun7').some((r) => r.destination === '224.0.0/4'));
+  other.close();
+  daemonSocket.setReceiveBufferSize(1 << 20);
+  await h.daemon.stop('SIGTERM');
+});
