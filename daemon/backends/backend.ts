@@ -4,22 +4,12 @@
  * changes, and route/rule writes. Everything platform-specific (wire format, tagging,
  * which kernel routes count as the same route) lives behind this interface.
  */
-import type { Family, Gateway, Route, Rule } from '../model/route.js';
+import type { Gateway, Route, Rule } from '../model/route.js';
 
-/** A route as the kernel reports it. */
-export interface KernelRoute {
-  family: Family;
-  destination: string;
+/** A route as the kernel reports it: a Route without the planner's reason, plus the tag. */
+export interface KernelRoute extends Omit<Route, 'origin' | 'gateway' | 'interface'> {
   /** null when the kernel reports none (a device route on Linux reports {link: oif}). */
   gateway: Gateway | null;
-  /** Interface index the route goes out of (0 when unknown). */
-  index: number;
-  scope: number | null;
-  table: number | null;
-  metric: number | null;
-  /** macOS RTF_* names; on Linux the route type and protocol are in `detail`. */
-  flags: string[];
-  mtu: number | null;
   /** Carries tunroute's tag (macOS RTF_PROTO1, Linux rtm_protocol): added by a tunroute. */
   tagged: boolean;
 }

@@ -24,7 +24,8 @@ const AF_INET6 = 10;
 const DEFAULT_METRIC: Record<Family, number> = { inet: 0, inet6: 1024 };
 const REQUEST_TIMEOUT_MS = 5000;
 
-const GROUPS = [
+/** The rtnetlink groups tunroute listens to: links, addresses, routes and rules, both families. */
+export const LISTEN_GROUPS = [
   RTNLGRP.RTNLGRP_LINK.value,
   RTNLGRP.RTNLGRP_IPV4_IFADDR.value,
   RTNLGRP.RTNLGRP_IPV4_ROUTE.value,
@@ -79,7 +80,7 @@ export class LinuxBackend implements Backend {
         onEvent({ kind: 'overflow' });
       },
       (error) => onEvent({ kind: 'malformed', error: error.message }),
-      { groups: GROUPS, receiveBufferSize: this.receiveBufferSize },
+      { groups: LISTEN_GROUPS, receiveBufferSize: this.receiveBufferSize },
     );
   }
 

@@ -5,7 +5,7 @@
 import type { MessageCodec } from './codec.js';
 import { darwinCodec } from './darwin/index.js';
 import { linuxCodec } from './linux/index.js';
-import { RTNLGRP } from './linux/constants.js';
+import { LISTEN_GROUPS } from '../backends/linux.js';
 import { UsageError } from '../errors.js';
 
 export type Os = 'darwin' | 'linux';
@@ -24,13 +24,5 @@ export function osOption(value: string | undefined): Os {
 /** What `monitor` listens to. PF_ROUTE has no groups: every routing socket hears everything. */
 export const MONITOR_GROUPS: Record<Os, number[]> = {
   darwin: [],
-  linux: [
-    RTNLGRP.RTNLGRP_LINK.value,
-    RTNLGRP.RTNLGRP_IPV4_IFADDR.value,
-    RTNLGRP.RTNLGRP_IPV4_ROUTE.value,
-    RTNLGRP.RTNLGRP_IPV4_RULE.value,
-    RTNLGRP.RTNLGRP_IPV6_IFADDR.value,
-    RTNLGRP.RTNLGRP_IPV6_ROUTE.value,
-    RTNLGRP.RTNLGRP_IPV6_RULE.value,
-  ],
+  linux: LISTEN_GROUPS,
 };

@@ -29,7 +29,6 @@ namespace tunroute {
 
 // SO_RCVBUF; on Linux SO_RCVBUFFORCE first, so root is not capped by net.core.rmem_max.
 int SetReceiveBufferSize(int fd, int size, const char** syscall);
-int GetReceiveBufferSize(int fd, const char** syscall);
 
 #ifdef __APPLE__
 // sysctl {CTL_NET, PF_ROUTE, 0, af, op, arg}: the raw table or interface dump. Retries

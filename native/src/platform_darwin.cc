@@ -68,16 +68,6 @@ int SetReceiveBufferSize(int fd, int size, const char** syscall) {
   return 0;
 }
 
-int GetReceiveBufferSize(int fd, const char** syscall) {
-  int size = 0;
-  socklen_t length = sizeof(size);
-  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &length) < 0) {
-    *syscall = "getsockopt";
-    return -1;
-  }
-  return size;
-}
-
 int SysctlRouteDump(int af, int op, int arg, std::vector<uint8_t>& out, const char** syscall) {
   int mib[6] = {CTL_NET, PF_ROUTE, 0, af, op, arg};
   for (int attempt = 0; attempt < 10; attempt++) {

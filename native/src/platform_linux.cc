@@ -94,14 +94,4 @@ int SetReceiveBufferSize(int fd, int size, const char** syscall) {
   return 0;
 }
 
-int GetReceiveBufferSize(int fd, const char** syscall) {
-  int size = 0;
-  socklen_t length = sizeof(size);
-  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &length) < 0) {
-    *syscall = "getsockopt";
-    return -1;
-  }
-  return size;
-}
-
 }  // namespace tunroute

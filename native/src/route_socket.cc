@@ -1,6 +1,7 @@
 #include "route_socket.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
@@ -140,9 +141,9 @@ void RouteSocket::SetReceiveBufferSize(const Napi::CallbackInfo& info) {
 Napi::Value RouteSocket::GetReceiveBufferSize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, "getsockopt");
-  const char* syscall = "getsockopt";
-  int size = tunroute::GetReceiveBufferSize(fd_, &syscall);
-  if (size < 0) throw ErrnoError(env, errno, syscall);
+  int size = 0;
+  socklen_t length = sizeof(size);
+  if (getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, &length) < 0) throw ErrnoError(env, errno, "getsockopt");
   return Napi::Number::New(env, size);
 }
 
