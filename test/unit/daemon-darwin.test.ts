@@ -282,3 +282,48 @@ test('a lost message (macOS overflows silently) is caught by the periodic reconc
   daemonSocket.setReceiveBufferSize(1 << 20);
   await h.daemon.stop('SIGTERM');
 });
+
+test('configd replaces our default with its own: it is moved aside again (journaled) and ours comes back', async () => {
+  const mac = seedMachine();
+  const before = mac.kernel.routes();
+  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\n');
+  await h.daemon.start();
+  await h.state('installed');
+  const other = configd(mac);
+  const mark = h.logs.length;
+  assert.equal(other.write(RTM.DELETE, '0.0.0.0', 0, null, 0), 'ok');
+  assert.equal(other.write(RTM.ADD, '0.0.0.0', 0, '192.168.1.1', RTF.UP | RTF.GATEWAY | RTF.STATIC), 'ok');
+  await h.waitFor((l) => l.action === 'remove-unscoped' && l.destination === '0.0.0.0/0', mark);
+  await h.waitFor((l) => (l.action === 'restore' || l.action === 'add') && l.destination === '0.0.0.0/0' && l.gateway === 'link#36', mark);
+  const defaults = h.netstat().filter((r) => r.destination === 'default' && !r.flags.includes('I'));
+  assert.deepEqual(defaults.map((r) => r.netif), ['utun7'], 'one unscoped default, the tunnel\'s');
+  other.close();
+  await h.daemon.stop('SIGTERM');
+  assert.deepEqual(mac.kernel.routes(), before, 'configd\'s default is the one restored');
+});
+
+test('flapping: another agent deleting the same route again and again meets exponential back-off and one warning', async () => {
+  const mac = seedMachine();
+  const dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-'));
+  writeFileSync(join(dir, 'profile.yaml'), `interface:\n  name: utun7\naddress: 10.10.10.2\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  flap:\n    maxRepairs: 3\n    window: 30s\n    initialDelay: 300ms\n    maxDelay: 2s\n`);
+  const h = start(mac, '', dir);
+  await h.daemon.start();
+  await h.state('installed');
+  const other = configd(mac);
+  const mark = h.logs.length;
+  const repairsAt: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const seen = h.logs.length;
+    assert.equal(other.write(RTM.DELETE, '224.0.0.0', 4, null, 0), 'ok');
+    const repaired = await h.waitFor((l) => l.action === 'restore' && l.destination === '224.0.0.0/4', seen, 5000);
+    repairsAt.push(Number(repaired.time));
+  }
+  const warnings = h.logs.slice(mark).filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('flapping'));
+  assert.equal(warnings.length, 1, 'one warning per episode');
+  assert.equal(warnings[0]?.destination, '224.0.0.0/4');
+  const gaps = repairsAt.slice(1).map((t, i) => t - (repairsAt[i] ?? 0));
+  assert.ok(gaps.slice(0, 2).every((g) => g < 200), `the first repairs are immediate: ${gaps}`);
+  assert.ok((gaps[2] ?? 0) >= 250 && (gaps[3] ?? 0) >= 550 && (gaps[4] ?? 0) >= 1100, `then back-off doubles: ${gaps}`);
+  other.close();
+  await h.daemon.stop('SIGTERM');
+});
