@@ -4,17 +4,11 @@ import { DecodeError } from '../../daemon/errors.js';
 import { decodeMessage, encodeRequest, toJson, toText, walk, LAYOUTS, type DarwinMessage } from '../../daemon/codec/darwin/index.js';
 import { splitSockaddrs } from '../../daemon/codec/darwin/sockaddr.js';
 import * as V from '../fixtures/darwin/vectors.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-/** mulberry32: small, seeded, deterministic; a failure prints the seed and case number to replay. */
+/** Seeded draws; a failure prints the seed and case number to replay. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   return { next, int, pick: <T>(list: readonly T[]): T => list[int(list.length)]! };
 }

@@ -15,21 +15,12 @@ import {
 } from '../../daemon/codec/linux/index.js';
 import { CAPTURED } from '../fixtures/linux/captured.js';
 import * as V from '../fixtures/linux/vectors.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const INPUTS = 100_000;
 const SEED = 0x7e11a;
 
-/** mulberry32: small, fast and the same on every machine, so a failure names a reproducible input. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 const corpus: Uint8Array[] = [
   V.NEWROUTE,

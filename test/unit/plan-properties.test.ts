@@ -21,18 +21,9 @@ import { effectiveMetric, kernelKey, MAIN_TABLE, planRoutes, type Plan } from '.
 import type { Action } from '../../daemon/plan/actions.js';
 import type { ExistingRoute, PlanFacts } from '../../daemon/plan/facts.js';
 import { routeIdentity } from '../../daemon/plan/actions.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 interface Case {
   seed: number;
