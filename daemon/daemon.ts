@@ -51,8 +51,11 @@ export class Daemon {
   private stopping: Promise<number> | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
 
-  private constructor(options: DaemonOptions, profile: Profile, log: Logger, engine: Engine) {
+  private readonly native: NativeBinding;
+
+  private constructor(options: DaemonOptions, native: NativeBinding, profile: Profile, log: Logger, engine: Engine) {
     this.options = options;
+    this.native = native;
     this.profile = profile;
     this.log = log;
     this.engine = engine;
@@ -61,7 +64,7 @@ export class Daemon {
   /** Validates the profile and builds the daemon; problems come back instead of a daemon. */
   static create(options: DaemonOptions): { daemon: Daemon } | { problems: Problem[] } {
     const native = options.native ?? loadNative();
-    const loaded = loadProfile(options.profilePath, { platform: native.platform, isRoot: options.isRoot ?? process.getuid?.() === 0 });
+    const loaded = loadOwnProfile(options, native);
     if (loaded.problems) return { problems: loaded.problems };
     const profile = loaded.profile;
     const log = createLogger({
@@ -72,7 +75,7 @@ export class Daemon {
     const backend = createBackend(native, options.pid === undefined ? {} : { pid: options.pid });
     const journal = Journal.load(profile.daemon.journal, profile.file);
     const engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log) });
-    return { daemon: new Daemon(options, profile, log, engine) };
+    return { daemon: new Daemon(options, native, profile, log, engine) };
   }
 
   get state(): EngineState {
@@ -92,8 +95,7 @@ export class Daemon {
 
   /** Re-reads the profile. A valid one is applied as a diff; an invalid one is logged and the running one stays. */
   async reload(reason: string): Promise<boolean> {
-    const native = this.options.native ?? loadNative();
-    const loaded = loadProfile(this.options.profilePath, { platform: native.platform, isRoot: this.options.isRoot ?? process.getuid?.() === 0 });
+    const loaded = loadOwnProfile(this.options, this.native);
     if (loaded.problems) {
       for (const problem of loaded.problems) this.log.error({ reason, problem: formatProblem(problem) }, 'profile has problems; keeping the running configuration');
       return false;
@@ -103,7 +105,7 @@ export class Daemon {
     this.profile = loaded.profile;
     if (this.options.logLevel === undefined) this.log.level = loaded.profile.daemon.logLevel;
     if (nameFileChanged) this.watchNameFile();
-    await this.engine.reload(createPolicy(loaded.profile, native.platform, this.log));
+    await this.engine.reload(createPolicy(loaded.profile, this.native.platform, this.log));
     return true;
   }
 
@@ -137,10 +139,14 @@ export class Daemon {
     this.nameFileWatcher = watcher;
   }
 
-  /** Stops without cleanup (a second signal): the journal and the tags let the next start or `tunroute restore` finish. */
-  async abort(): Promise<void> {
+  private async closeWatchers(): Promise<void> {
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     await Promise.all([...this.watchers, ...(this.nameFileWatcher ? [this.nameFileWatcher] : [])].map((w) => w.close()));
+  }
+
+  /** Stops without cleanup (a second signal): the journal and the tags let the next start or `tunroute restore` finish. */
+  async abort(): Promise<void> {
+    await this.closeWatchers();
     this.engine.halt();
   }
 
@@ -149,8 +155,7 @@ export class Daemon {
     if (!this.stopping) {
       this.stopping = (async () => {
         this.log.info({ signal }, 'stopping');
-        if (this.reloadTimer) clearTimeout(this.reloadTimer);
-        await Promise.all([...this.watchers, ...(this.nameFileWatcher ? [this.nameFileWatcher] : [])].map((w) => w.close()));
+        await this.closeWatchers();
         const clean = await this.engine.stop(this.profile.daemon.shutdownTimeoutMs);
         if (!clean) this.log.error({ journal: this.profile.daemon.journal }, 'cleanup did not finish in time; `tunroute restore` finishes it');
         this.log.info({ clean }, 'stopped');
@@ -159,6 +164,11 @@ export class Daemon {
     }
     return this.stopping;
   }
+}
+
+/** The daemon's profile, checked for the platform it runs on (and StrictModes when root). */
+function loadOwnProfile(options: DaemonOptions, native: NativeBinding): ReturnType<typeof loadProfile> {
+  return loadProfile(options.profilePath, { platform: native.platform, isRoot: options.isRoot ?? process.getuid?.() === 0 });
 }
 
 /** `tunroute run`: runs until SIGTERM/SIGINT and returns the exit code. */

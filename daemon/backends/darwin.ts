@@ -11,6 +11,7 @@
 import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
 import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot } from './backend.js';
 import type { Gateway, Route } from '../model/route.js';
+import { sameGateway } from '../model/route.js';
 import { darwinCodec, encodeRequest, routeFlagNames, TUNROUTE_TAG_FLAG } from '../codec/darwin/index.js';
 import type { DarwinMessage, RouteMessage, RouteRequest, Sockaddr } from '../codec/darwin/index.js';
 import { AF, IFF, NET_RT, RTF, RTM } from '../codec/darwin/constants.js';
@@ -228,12 +229,6 @@ function gatewayOf(sa: Sockaddr | undefined): Gateway | null {
   if (sa.family === 'link') return { link: sa.index };
   if (sa.family === 'inet' || sa.family === 'inet6') return { address: sa.address };
   return null;
-}
-
-function sameGateway(a: Gateway | null, b: Gateway | null): boolean {
-  if (a === null || b === null) return a === b;
-  if ('link' in a) return 'link' in b && a.link === b.link;
-  return 'address' in b && a.address === b.address;
 }
 
 export function toKernelRoute(m: RouteMessage): KernelRoute | null {

@@ -10,7 +10,8 @@
  */
 import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
 import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, KernelSnapshot } from './backend.js';
-import type { Family, Gateway, Route, Rule } from '../model/route.js';
+import type { Family, Route, Rule } from '../model/route.js';
+import { sameGateway } from '../model/route.js';
 import { systemError } from '../errors.js';
 import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
 import type { DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleSpec } from '../codec/linux/index.js';
@@ -282,12 +283,6 @@ export function deleteSpec(route: Route | KernelRoute): RouteSpec {
 
 export function ruleSpec(rule: Rule): RuleSpec {
   return { family: rule.family, priority: rule.priority, src: rule.from, table: rule.table };
-}
-
-function sameGateway(a: Gateway | null, b: Gateway | null): boolean {
-  if (a === null || b === null) return a === b;
-  if ('link' in a) return 'link' in b && a.link === b.link;
-  return 'address' in b && a.address === b.address;
 }
 
 /** Unicast routes outside the local table, in the shared model; null for everything else. */

@@ -15,7 +15,7 @@
  */
 import type { Logger } from 'pino';
 import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot } from '../backends/backend.js';
-import type { Family, Route, Rule } from '../model/route.js';
+import type { Route } from '../model/route.js';
 import { routeKey, ruleKey } from '../model/route.js';
 import { isSystemError } from '../errors.js';
 import { FlapDamper, type FlapLimits } from './flap.js';
@@ -188,17 +188,13 @@ export class Engine {
     }
     this.lastTunnel = { name: tunnel.name, index: tunnel.index };
 
-    const facts = this.facts(snap, tunnel);
+    const facts = deriveFacts(snap, tunnel, this.policy.os, this.journal.moved);
     const desired = this.policy.desire(facts);
     const changes = await this.apply(snap, desired, reason);
     if (changes > 0 || this.state !== 'installed') {
       if (reason === 'periodic' && changes > 0) this.log.warn({ changes }, 'periodic reconcile found drift and repaired it');
       this.setState('installed');
     }
-  }
-
-  private facts(snap: KernelSnapshot, tunnel: KernelInterface): Facts {
-    return deriveFacts(snap, tunnel, this.policy.os, this.journal.moved);
   }
 
   /**

@@ -36,6 +36,13 @@ export interface Route {
   origin: RouteOrigin;
 }
 
+/** True when two gateways lead to the same place (a missing one equals only another missing one). */
+export function sameGateway(a: Gateway | null, b: Gateway | null): boolean {
+  if (a === null || b === null) return a === b;
+  if ('link' in a) return 'link' in b && a.link === b.link;
+  return 'address' in b && a.address === b.address;
+}
+
 /** Linux policy rule: selects `table` for traffic from `from` (the tunnel address). */
 export interface Rule {
   family: Family;
