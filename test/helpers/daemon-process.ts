@@ -81,11 +81,14 @@ export class DaemonProcess {
   }
 }
 
-/** Writes a profile the way a careful admin would: root-owned, mode 0600, in its own folder. */
-export function writeProfile(text: string, name = 'profile.yaml'): { dir: string; path: string } {
+/**
+ * Writes a profile the way a careful admin would: root-owned, mode 0600, in its own folder.
+ * `text` may be a function of that folder, for profiles that keep their journal beside them.
+ */
+export function writeProfile(text: string | ((dir: string) => string), name = 'profile.yaml'): { dir: string; path: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tunroute-test-'));
   const path = join(dir, name);
-  writeFileSync(path, text);
+  writeFileSync(path, typeof text === 'string' ? text : text(dir));
   chmodSync(path, 0o600);
   return { dir, path };
 }

@@ -27,6 +27,13 @@ function table(ns: Netns): string {
   return [ns.ip('-4', 'route', 'show', 'table', 'all'), ns.ip('-6', 'route', 'show', 'table', 'all'), ns.ip('-4', 'rule'), ns.ip('-6', 'rule')].join('\n--\n');
 }
 
+/** SIGTERM: exit status 0 and the table exactly as it was before the daemon started. */
+async function stopAndCompare(d: DaemonProcess, ns: Netns, before: string): Promise<void> {
+  d.signal('SIGTERM');
+  assert.equal(await d.exited, 0);
+  assert.equal(table(ns), before, 'the table is exactly as it was');
+}
+
 function profile(dir: string, extra = ''): string {
   return `interface:
   name: tun0
@@ -44,8 +51,7 @@ test('full tunnel (replace): installs, heals an external delete, and SIGTERM lea
   await withNetns('full', async (ns) => {
     setUpMachine(ns);
     const before = table(ns);
-    const { dir, path } = writeProfile('');
-    writeFileSync(path, profile(dir));
+    const { dir, path } = writeProfile((dir) => profile(dir));
     const d = new DaemonProcess(ns, ['run', path]);
     await d.waitForState('installed');
     const main = ns.ip('route', 'show');
@@ -74,8 +80,7 @@ test('link down gives the physical default back; up reinstalls; a deleted and re
   await withNetns('link', async (ns) => {
     setUpMachine(ns);
     const before = table(ns);
-    const { dir, path } = writeProfile('');
-    writeFileSync(path, profile(dir));
+    const { dir, path } = writeProfile((dir) => profile(dir));
     const d = new DaemonProcess(ns, ['run', path]);
     await d.waitForState('installed');
 
@@ -99,9 +104,7 @@ test('link down gives the physical default back; up reinstalls; a deleted and re
     await d.waitForState('installed', 5000, mark);
     assert.match(ns.ip('route', 'show'), /^default dev tun0/m, 'installed on the new device');
 
-    d.signal('SIGTERM');
-    assert.equal(await d.exited, 0);
-    assert.equal(table(ns), before);
+    await stopAndCompare(d, ns, before);
   });
 });
 
@@ -110,8 +113,7 @@ test('after SIGKILL, `tunroute restore` and a restarted daemon both sweep what w
   await withNetns('kill', async (ns) => {
     setUpMachine(ns);
     const before = table(ns);
-    const { dir, path } = writeProfile('');
-    writeFileSync(path, profile(dir));
+    const { dir, path } = writeProfile((dir) => profile(dir));
 
     const first = new DaemonProcess(ns, ['run', path]);
     await first.waitForState('installed');
@@ -132,9 +134,7 @@ test('after SIGKILL, `tunroute restore` and a restarted daemon both sweep what w
     const third = new DaemonProcess(ns, ['run', path]);
     await third.waitFor((l) => l.msg === 'swept leftovers of an earlier run');
     await third.waitForState('installed');
-    third.signal('SIGTERM');
-    assert.equal(await third.exited, 0);
-    assert.equal(table(ns), before, 'the restarted daemon swept, installed, and cleaned up');
+    await stopAndCompare(third, ns, before);
   });
 });
 
@@ -143,8 +143,7 @@ test('an invalid reload keeps the running configuration; a valid one is applied 
   await withNetns('reload', async (ns) => {
     setUpMachine(ns);
     const before = table(ns);
-    const { dir, path } = writeProfile('');
-    writeFileSync(path, profile(dir));
+    const { dir, path } = writeProfile((dir) => profile(dir));
     const d = new DaemonProcess(ns, ['run', path]);
     await d.waitForState('installed');
     const installed = ns.ip('route', 'show');
@@ -171,9 +170,7 @@ test('an invalid reload keeps the running configuration; a valid one is applied 
     await d.waitFor((l) => l.state === 'installed' && l.from === 'reloading', 5000, mark);
     assert.equal(d.lines.slice(mark).filter((l) => typeof l.action === 'string').length, 0, 'an unchanged profile changes nothing');
 
-    d.signal('SIGTERM');
-    assert.equal(await d.exited, 0);
-    assert.equal(table(ns), before);
+    await stopAndCompare(d, ns, before);
   });
 });
 
@@ -182,17 +179,14 @@ test('split mode: a dedicated table and an ip rule for the tunnel address, both 
   await withNetns('split', async (ns) => {
     setUpMachine(ns);
     const before = table(ns);
-    const { dir, path } = writeProfile('');
-    writeFileSync(path, profile(dir, 'mode: split\nroutes:\n  - 10.20.0.0/16\n'));
+    const { dir, path } = writeProfile((dir) => profile(dir, 'mode: split\nroutes:\n  - 10.20.0.0/16\n'));
     const d = new DaemonProcess(ns, ['run', path]);
     await d.waitForState('installed');
     assert.match(ns.ip('rule'), /^10000:\s+from 10\.10\.10\.2 lookup 51820 proto 232/m);
     assert.match(ns.ip('route', 'show', 'table', '51820'), /^default dev tun0/m);
     assert.match(ns.ip('route', 'show'), /^10\.20\.0\.0\/16 dev tun0/m, 'listed prefixes go through the tunnel');
     assert.match(ns.ip('route', 'show'), /^default via 192\.168\.50\.1 dev veth0 *$/m, 'the physical default is untouched');
-    d.signal('SIGTERM');
-    assert.equal(await d.exited, 0);
-    assert.equal(table(ns), before);
+    await stopAndCompare(d, ns, before);
   });
 });
 
