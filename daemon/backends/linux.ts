@@ -11,7 +11,7 @@
 import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
 import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, KernelSnapshot } from './backend.js';
 import type { Family, Route, Rule } from '../model/route.js';
-import { sameGateway } from '../model/route.js';
+import { effectiveMetric, sameGateway } from '../model/route.js';
 import { systemError } from '../errors.js';
 import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
 import type { DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleSpec } from '../codec/linux/index.js';
@@ -21,8 +21,6 @@ const MAIN = RT_TABLE.RT_TABLE_MAIN.value;
 const LOCAL = RT_TABLE.RT_TABLE_LOCAL.value;
 const AF_INET = 2;
 const AF_INET6 = 10;
-/** The metric the kernel gives a route added without one. */
-const DEFAULT_METRIC: Record<Family, number> = { inet: 0, inet6: 1024 };
 const REQUEST_TIMEOUT_MS = 5000;
 
 /** The rtnetlink groups tunroute listens to: links, addresses, routes and rules, both families. */
@@ -241,7 +239,7 @@ export class LinuxBackend implements Backend {
       kernel.family === route.family &&
       (kernel.table ?? MAIN) === (route.table ?? MAIN) &&
       kernel.destination === route.destination &&
-      (kernel.metric ?? DEFAULT_METRIC[kernel.family]) === (route.metric ?? DEFAULT_METRIC[route.family])
+      effectiveMetric(kernel) === effectiveMetric(route)
     );
   }
 
@@ -278,7 +276,7 @@ export function routeSpec(route: Route | KernelRoute): RouteSpec {
 
 /** Deletes by table, destination, metric and device, never by destination alone. */
 export function deleteSpec(route: Route | KernelRoute): RouteSpec {
-  return { ...routeSpec(route), priority: route.metric ?? DEFAULT_METRIC[route.family] };
+  return { ...routeSpec(route), priority: effectiveMetric(route) };
 }
 
 export function ruleSpec(rule: Rule): RuleSpec {
@@ -297,7 +295,7 @@ export function toKernelRoute(m: RouteMessage): KernelRoute | null {
     index: m.oif ?? 0,
     scope: null,
     table: m.table,
-    metric: m.priority ?? DEFAULT_METRIC[family],
+    metric: effectiveMetric({ family, metric: m.priority }),
     flags: [],
     mtu: m.mtu,
     tagged: m.protocol === TUNROUTE_RTPROT,

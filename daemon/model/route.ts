@@ -36,6 +36,14 @@ export interface Route {
   origin: RouteOrigin;
 }
 
+/**
+ * Linux's metric when none is given: 0 for IPv4, 1024 for IPv6 (IP6_RT_PRIO_USER). Two
+ * routes whose effective metrics match collide, however they were written.
+ */
+export function effectiveMetric(route: Pick<Route, 'family' | 'metric'>): number {
+  return route.metric ?? (route.family === 'inet6' ? 1024 : 0);
+}
+
 /** True when two gateways lead to the same place (a missing one equals only another missing one). */
 export function sameGateway(a: Gateway | null, b: Gateway | null): boolean {
   if (a === null || b === null) return a === b;

@@ -30,7 +30,9 @@
  * packets, not even for an instant.
  */
 import type { Family, Route, Rule } from '../model/route.js';
-import { routeKey } from '../model/route.js';
+import { effectiveMetric, routeKey } from '../model/route.js';
+
+export { effectiveMetric };
 import type { Profile } from '../profile/profile.js';
 import { covers, FAMILY_BITS, formatAddress, formatPrefix, parseAddress, type Prefix } from '../profile/prefix.js';
 import { add, addRule, demoteToScoped, ensure, removeUnscoped, teardownOf, type Action } from './actions.js';
@@ -50,13 +52,6 @@ export interface Plan {
 
 export const MAIN_TABLE = 254;
 
-/**
- * Linux's metric when none is given: 0 for IPv4, 1024 for IPv6 (IP6_RT_PRIO_USER). Two
- * routes whose effective metrics match collide, however they were written.
- */
-export function effectiveMetric(route: Pick<Route, 'family' | 'metric'>): number {
-  return route.metric ?? (route.family === 'inet6' ? 1024 : 0);
-}
 
 /** The kernel's identity of a route on `os`: routeKey, with Linux's default metric made explicit. */
 export function kernelKey(route: Pick<Route, 'family' | 'destination' | 'scope' | 'table' | 'metric'>, os: PlanFacts['os']): string {
