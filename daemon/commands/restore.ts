@@ -12,7 +12,7 @@ import { Journal } from '../engine/journal.js';
 import { UsageError } from '../errors.js';
 import { createLogger, defaultLogFormat } from '../logger.js';
 import { createPolicy, inertPolicy } from '../policy.js';
-import { DEFAULT_JOURNAL } from '../profile/profile.js';
+import { STATE_DIR } from '../profile/profile.js';
 import { loadProfile } from '../profile/load.js';
 import { formatProblem } from '../profile/problems.js';
 
@@ -20,8 +20,10 @@ const HELP = `usage: tunroute restore [PROFILE] [--journal PATH]
 
 Undoes what a killed tunroute left in the routing table: removes every route (and Linux
 rule) carrying tunroute's tag and restores every route the journal records as moved.
-The journal path comes from the PROFILE, from --journal, or is the default
-(macOS ${DEFAULT_JOURNAL.darwin}, Linux ${DEFAULT_JOURNAL.linux}).
+The journal path comes from the PROFILE (its daemon.journal, by default
+<state dir>/<profile name>.journal.json), from --journal, or without either is the
+journal of releases before profile names (macOS ${STATE_DIR.darwin}/journal.json,
+Linux ${STATE_DIR.linux}/journal.json).
 `;
 
 export async function main(args: string[]): Promise<number> {
@@ -37,7 +39,7 @@ export async function main(args: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError('takes at most one PROFILE');
   const native = loadNative();
   const log = createLogger({ level: 'info', format: defaultLogFormat(), write: (line) => process.stderr.write(line) });
-  let journalPath = values.journal ?? DEFAULT_JOURNAL[native.platform];
+  let journalPath = values.journal ?? `${STATE_DIR[native.platform]}/journal.json`;
   let policy = inertPolicy(native.platform);
   const profilePath = positionals[0];
   if (profilePath !== undefined) {

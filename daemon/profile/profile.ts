@@ -31,6 +31,11 @@ export interface Endpoint {
 export interface Profile {
   /** The file it came from, for messages. */
   file: string;
+  /**
+   * The instance's name (`name`, else the file name without .yaml/.yml): it names the
+   * journal, the lock, the status socket and the service, so two profiles never share one.
+   */
+  name: string;
   interface: InterfaceSource;
   /** null: read from the interface at run time. */
   addresses: TunnelAddress[] | null;
@@ -55,10 +60,24 @@ export interface Profile {
   };
 }
 
-export const DEFAULT_JOURNAL: Record<Platform, string> = {
-  darwin: '/var/db/tunroute/journal.json',
-  linux: '/var/lib/tunroute/journal.json',
+/** Where each platform keeps tunroute's durable state (journals, locks). */
+export const STATE_DIR: Record<Platform, string> = {
+  darwin: '/var/db/tunroute',
+  linux: '/var/lib/tunroute',
 };
+
+/** A profile's default journal: one per profile name, so two tunnels never share one. */
+export function defaultJournalPath(platform: Platform, name: string): string {
+  return `${STATE_DIR[platform]}/${name}.journal.json`;
+}
+
+export const PROFILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The name a profile file gets when it has no `name` key: its file name without .yaml/.yml. */
+export function profileNameFromFile(file: string): string {
+  const base = file.split('/').pop() ?? file;
+  return base.replace(/\.ya?ml$/i, '');
+}
 
 export const DEFAULTS = {
   mode: 'full',

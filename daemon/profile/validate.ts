@@ -13,7 +13,7 @@ import { covers, formatAddress, formatPrefix, hostPrefix, isDefault, parseAddres
 import { checkSchema, parseEndpoint, parseInterfaceAddress } from './schema.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
 import { formatPath, locate, sortProblems, type PathSegment, type Problem } from './problems.js';
-import { DEFAULT_JOURNAL, DEFAULTS, RESERVED_LINUX_TABLES, type Endpoint, type InterfaceSource, type LogLevel, type Platform, type Profile, type TunnelAddress } from './profile.js';
+import { defaultJournalPath, DEFAULTS, PROFILE_NAME_PATTERN, profileNameFromFile, RESERVED_LINUX_TABLES, type Endpoint, type InterfaceSource, type LogLevel, type Platform, type Profile, type TunnelAddress } from './profile.js';
 
 export interface ValidateOptions {
   platform: Platform;
@@ -93,6 +93,11 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
     found.push({ path, at: 'value', message });
   };
   const ipv6 = typeof raw.ipv6 === 'boolean' ? raw.ipv6 : DEFAULTS.ipv6;
+  // ---- name: the schema checks a written one; a derived one must pass the same pattern.
+  const name = typeof raw.name === 'string' ? raw.name : profileNameFromFile(file);
+  if (typeof raw.name !== 'string' && !PROFILE_NAME_PATTERN.test(name)) {
+    found.push({ path: [], at: 'value', message: `the file name gives the profile name ${JSON.stringify(name)}, expected letters, digits, ".", "_" or "-" (rename the file or set name)` });
+  }
   const mode = raw.mode === 'split' || raw.mode === 'full' ? raw.mode : DEFAULTS.mode;
 
   // ---- interface
@@ -269,7 +274,7 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
   }
   const daemon: Profile['daemon'] = {
     logLevel: (typeof daemonRaw.logLevel === 'string' ? daemonRaw.logLevel : DEFAULTS.daemon.logLevel) as LogLevel,
-    journal: typeof daemonRaw.journal === 'string' ? daemonRaw.journal : DEFAULT_JOURNAL[platform],
+    journal: typeof daemonRaw.journal === 'string' ? daemonRaw.journal : defaultJournalPath(platform, name),
     reconcileIntervalMs: duration(['daemon', 'reconcileInterval'], daemonRaw.reconcileInterval, DEFAULTS.daemon.reconcileInterval, 1000, 3_600_000),
     onTunnelDown: daemonRaw.onTunnelDown === 'block' ? 'block' : 'restore',
     shutdownTimeoutMs: duration(['daemon', 'shutdownTimeout'], daemonRaw.shutdownTimeout, DEFAULTS.daemon.shutdownTimeout, 100, 600_000),
@@ -280,6 +285,7 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
   const fullTunnel = (raw.fullTunnel ?? {}) as Raw;
   return {
     file,
+    name,
     interface: iface,
     addresses,
     mode,

@@ -39,13 +39,25 @@ test('a minimal profile gets every default', () => {
   assert.deepEqual(p.linux, { table: 51820, rulePriority: 10000, metric: 0 });
   assert.deepEqual(p.daemon, {
     logLevel: 'info',
-    journal: '/var/db/tunroute/journal.json',
+    journal: '/var/db/tunroute/t.journal.json',
     reconcileIntervalMs: 30_000,
     onTunnelDown: 'restore',
     shutdownTimeoutMs: 5000,
     flap: { maxRepairs: 5, windowMs: 30_000, initialDelayMs: 1000, maxDelayMs: 60_000 },
   });
-  assert.equal(valid('interface: {name: wg0}\n', 'linux').daemon.journal, '/var/lib/tunroute/journal.json');
+  assert.equal(valid('interface: {name: wg0}\n', 'linux').daemon.journal, '/var/lib/tunroute/t.journal.json');
+  assert.equal(p.name, 't', 'the file name without .yaml names the profile');
+});
+
+test('the profile name: written, derived from the file, and refused when unusable', () => {
+  assert.equal(valid('name: office-wg1\ninterface: {name: utun7}\n').name, 'office-wg1');
+  assert.equal(valid('name: office\ninterface: {name: wg0}\n', 'linux').daemon.journal, '/var/lib/tunroute/office.journal.json', 'the default journal is per profile');
+  const derived = validateProfileText('interface: {name: utun7}\n', '/etc/tunroute/home.yml', { platform: 'darwin' });
+  assert.equal(derived.profile?.name, 'home');
+  const written = validateProfileText('name: "../x"\ninterface: {name: utun7}\n', 't.yaml', { platform: 'darwin' });
+  assert.match(written.problems?.map(formatProblem).join('\n') ?? '', /^t\.yaml:1:7 name: /);
+  const badFile = validateProfileText('interface: {name: utun7}\n', '/etc/my tunnel.yaml', { platform: 'darwin' });
+  assert.match(badFile.problems?.map(formatProblem).join('\n') ?? '', /profile name "my tunnel", expected letters/);
 });
 
 test('values are normalised: canonical prefixes, addresses, sizes and durations', () => {
