@@ -37,6 +37,37 @@ export interface NativeRouteSocketConstructor {
   ): NativeRouteSocket;
 }
 
+/**
+ * A CFPropertyList as JavaScript: CFString ↔ string, CFNumber ↔ number, CFBoolean ↔
+ * boolean, CFArray ↔ array, CFDictionary ↔ object with string keys. Nothing else crosses.
+ */
+export type PlistValue = string | number | boolean | PlistValue[] | { [key: string]: PlistValue };
+
+/**
+ * macOS only: one SCDynamicStore session (configd's key-value store). Every method is one
+ * SystemConfiguration call; failures throw Error{errno: SCError(), code: the kSCStatus
+ * name, syscall: the function name}. Deciding what to write lives in TypeScript.
+ */
+export interface DynamicStoreSession {
+  /** SCDynamicStoreSetMultiple(keysToSet, keysToRemove, keysToNotify): one atomic write. */
+  setMultiple(set: Record<string, PlistValue>, remove: string[], notify: string[]): void;
+  /** SCDynamicStoreCopyValue; null when the key is absent. */
+  copyValue(key: string): PlistValue | null;
+  /** SCDynamicStoreCopyKeyList with a regular-expression pattern. */
+  copyKeyList(pattern: string): string[];
+  /** SCDynamicStoreNotifyValue: watchers of `key` are told it changed (IPMonitor re-applies). */
+  notifyValue(key: string): void;
+  /** SCDynamicStoreSetNotificationKeys: which keys and patterns reach `onChange`. */
+  setNotificationKeys(keys: string[], patterns: string[]): void;
+  /** Idempotent. Session keys vanish with the session (and with the process, SIGKILL included). */
+  close(): void;
+}
+
+export interface DynamicStoreOptions {
+  /** kSCDynamicStoreUseSessionKeys: every key this session sets is removed when it closes. */
+  useSessionKeys: boolean;
+}
+
 export interface NativeBinding {
   platform: 'darwin' | 'linux';
   RouteSocket: NativeRouteSocketConstructor;
@@ -46,6 +77,12 @@ export interface NativeBinding {
   indexToName(index: number): string | undefined;
   /** macOS only: sysctl {CTL_NET, PF_ROUTE, 0, af, op, arg} as raw back-to-back messages. */
   sysctlRouteDump?(af: number, op: number, arg: number): Buffer;
+  /**
+   * macOS only: SCDynamicStoreCreateWithOptions(name), its changes delivered on the event
+   * loop. `onChange` receives the changed keys; an empty list means configd restarted and
+   * everything this session published is gone (republish).
+   */
+  openDynamicStore?(name: string, options: DynamicStoreOptions, onChange: (changedKeys: string[]) => void): DynamicStoreSession;
 }
 
 let loaded: NativeBinding | undefined;
