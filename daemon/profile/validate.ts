@@ -9,7 +9,8 @@
  */
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { Family } from '../model/route.js';
-import { covers, formatAddress, formatPrefix, hostPrefix, isDefault, parseAddress, parsePrefix, samePrefix, type Prefix } from './prefix.js';
+import { formatAddress, formatPrefix, hostPrefix, isDefault, parseAddress, parsePrefix, type Prefix } from './prefix.js';
+import { PrefixIndex, prefixKey } from './prefix-index.js';
 import { checkSchema, parseEndpoint, parseInterfaceAddress } from './schema.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
 import { formatPath, locate, sortProblems, type PathSegment, type Problem } from './problems.js';
@@ -54,10 +55,11 @@ export function validateProfileText(text: string, file: string, options: Validat
 
   const found: Found[] = checkSchema(value);
   // Semantic checks skip anything at or under a path the schema already rejected: one problem per mistake.
-  const rejected = found.map((f) => formatPath(f.path));
+  const rejected = new Set(found.map((f) => formatPath(f.path)));
   const ok = (path: PathSegment[]): boolean => {
-    const p = formatPath(path);
-    return !rejected.some((r) => r === '(profile)' || p === r || p.startsWith(`${r}.`) || p.startsWith(`${r}[`));
+    if (rejected.has('(profile)')) return false;
+    for (let depth = 1; depth <= path.length; depth++) if (rejected.has(formatPath(path.slice(0, depth)))) return false;
+    return true;
   };
   let profile: Profile | null = null;
   if (typeof value === 'object' && !Array.isArray(value)) {
@@ -87,73 +89,130 @@ function yamlMessage(code: string, message: string): string {
   }
 }
 
+/** What every concern's check needs: where problems go, and which paths the schema already rejected. */
+interface Checks {
+  file: string;
+  platform: Platform;
+  raw: Raw;
+  ipv6: boolean;
+  mode: Profile['mode'];
+  problem(path: PathSegment[], message: string): void;
+  ok(path: PathSegment[]): boolean;
+}
+
 /** The checks after the schema; returns the normalised profile when its inputs were sound. */
 function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[], ok: (path: PathSegment[]) => boolean): Profile | null {
-  const problem = (path: PathSegment[], message: string): void => {
-    found.push({ path, at: 'value', message });
+  const checks: Checks = {
+    file,
+    platform,
+    raw,
+    ipv6: typeof raw.ipv6 === 'boolean' ? raw.ipv6 : DEFAULTS.ipv6,
+    mode: raw.mode === 'split' || raw.mode === 'full' ? raw.mode : DEFAULTS.mode,
+    problem: (path, message) => found.push({ path, at: 'value', message }),
+    ok,
   };
-  const ipv6 = typeof raw.ipv6 === 'boolean' ? raw.ipv6 : DEFAULTS.ipv6;
-  // ---- name: the schema checks a written one; a derived one must pass the same pattern.
+  const name = checkName(checks, found);
+  const iface = checkInterface(checks);
+  const addresses = checkAddresses(checks);
+  const routes = checkPrefixes(checks, 'routes');
+  const exclude = checkPrefixes(checks, 'exclude');
+  const endpoints = checkEndpoints(checks, addresses);
+  checkContradictions(checks, routes, exclude, endpoints, addresses);
+  const mtu = checkMtu(checks);
+  const linux = checkLinux(checks);
+  const daemon = checkDaemon(checks, name);
+
+  if (iface === null) return null;
+  const fullTunnel = (raw.fullTunnel ?? {}) as Raw;
+  return {
+    file,
+    name,
+    interface: iface,
+    addresses,
+    mode: checks.mode,
+    strategy: fullTunnel.strategy === 'split-default' ? 'split-default' : DEFAULTS.strategy,
+    routes: routes.prefixes,
+    exclude: exclude.prefixes,
+    endpoints: endpoints.list,
+    multicast: typeof raw.multicast === 'boolean' ? raw.multicast : DEFAULTS.multicast,
+    broadcast: typeof raw.broadcast === 'boolean' ? raw.broadcast : DEFAULTS.broadcast,
+    ipv6: checks.ipv6,
+    mtu,
+    linux,
+    daemon,
+  };
+}
+
+/** The schema checks a written name; a name derived from the file must pass the same pattern. */
+function checkName({ raw, file }: Checks, found: Found[]): string {
   const name = typeof raw.name === 'string' ? raw.name : profileNameFromFile(file);
   if (typeof raw.name !== 'string' && !PROFILE_NAME_PATTERN.test(name)) {
     found.push({ path: [], at: 'value', message: `the file name gives the profile name ${JSON.stringify(name)}, expected letters, digits, ".", "_" or "-" (rename the file or set name)` });
   }
-  const mode = raw.mode === 'split' || raw.mode === 'full' ? raw.mode : DEFAULTS.mode;
+  return name;
+}
 
-  // ---- interface
-  let iface: InterfaceSource | null = null;
+function checkInterface({ raw, platform, problem, ok }: Checks): InterfaceSource | null {
   const rawIface = raw.interface as Raw | undefined;
-  if (rawIface && typeof rawIface === 'object' && ok(['interface'])) {
-    if (typeof rawIface.name === 'string') {
-      if (platform === 'darwin' && !/^utun[0-9]+$/.test(rawIface.name)) {
-        problem(['interface', 'name'], `${JSON.stringify(rawIface.name)} is not a utun interface, expected utunN on macOS (such as utun7)`);
-      }
-      iface = { kind: 'name', name: rawIface.name };
-    } else if (typeof rawIface.nameFile === 'string') {
-      if (platform === 'linux') {
-        problem(['interface', 'nameFile'], 'name files are how wireguard-go names a macOS utun, expected interface.name on Linux');
-      }
-      iface = { kind: 'name-file', path: rawIface.nameFile };
+  if (!rawIface || typeof rawIface !== 'object' || !ok(['interface'])) return null;
+  if (typeof rawIface.name === 'string') {
+    if (platform === 'darwin' && !/^utun[0-9]+$/.test(rawIface.name)) {
+      problem(['interface', 'name'], `${JSON.stringify(rawIface.name)} is not a utun interface, expected utunN on macOS (such as utun7)`);
     }
+    return { kind: 'name', name: rawIface.name };
   }
-
-  // ---- addresses
-  let addresses: TunnelAddress[] | null = null;
-  if (raw.address !== undefined && ok(['address'])) {
-    const list = Array.isArray(raw.address) ? (raw.address as string[]) : [raw.address as string];
-    const at = (i: number): PathSegment[] => (Array.isArray(raw.address) ? ['address', i] : ['address']);
-    addresses = [];
-    if (list.length === 0) problem(['address'], 'is empty, expected at least one address (or no address key, to read it from the interface)');
-    const seen = new Map<string, number>();
-    list.forEach((text, i) => {
-      const parsed = parseInterfaceAddress(text);
-      if (parsed === null) return;
-      const address = parseAddress(parsed.address);
-      if (address === null) return;
-      const canonical = formatAddress(address.family, address.value);
-      if (!isUnicast(address)) {
-        problem(at(i), `${JSON.stringify(text)} is not a unicast address, expected the tunnel's own address`);
-      } else if (address.family === 'inet6' && !ipv6) {
-        problem(at(i), `${JSON.stringify(text)} is an IPv6 address but ipv6 is off, expected ipv6: true or only IPv4 addresses`);
-      } else if (seen.has(canonical)) {
-        problem(at(i), `${JSON.stringify(text)} is listed twice, expected each address once (also at address[${seen.get(canonical)}])`);
-      }
-      seen.set(canonical, seen.get(canonical) ?? i);
-      const length = parsed.length ?? (address.family === 'inet' ? 32 : 128);
-      addresses?.push({ family: address.family, address: canonical, length });
-    });
-    if (ipv6 && list.length > 0 && !addresses.some((a) => a.family === 'inet6')) {
-      problem(['address'], 'has no IPv6 address but ipv6 is on, expected an IPv6 address too (or no address key, to read them from the interface)');
+  if (typeof rawIface.nameFile === 'string') {
+    if (platform === 'linux') {
+      problem(['interface', 'nameFile'], 'name files are how wireguard-go names a macOS utun, expected interface.name on Linux');
     }
+    return { kind: 'name-file', path: rawIface.nameFile };
   }
+  return null;
+}
 
-  // ---- routes and exclude
-  const indexOf = new Map<Prefix, number>();
-  const prefixes = (key: 'routes' | 'exclude'): Prefix[] => {
-    const out: Prefix[] = [];
-    const list = raw[key];
-    if (!Array.isArray(list) || !ok([key])) return out;
-    const seen: Prefix[] = [];
+function checkAddresses({ raw, ipv6, problem, ok }: Checks): TunnelAddress[] | null {
+  if (raw.address === undefined || !ok(['address'])) return null;
+  const list = Array.isArray(raw.address) ? (raw.address as string[]) : [raw.address as string];
+  const at = (i: number): PathSegment[] => (Array.isArray(raw.address) ? ['address', i] : ['address']);
+  const addresses: TunnelAddress[] = [];
+  if (list.length === 0) problem(['address'], 'is empty, expected at least one address (or no address key, to read it from the interface)');
+  const seen = new Map<string, number>();
+  list.forEach((text, i) => {
+    const parsed = parseInterfaceAddress(text);
+    if (parsed === null) return;
+    const address = parseAddress(parsed.address);
+    if (address === null) return;
+    const canonical = formatAddress(address.family, address.value);
+    if (!isUnicast(address)) {
+      problem(at(i), `${JSON.stringify(text)} is not a unicast address, expected the tunnel's own address`);
+    } else if (address.family === 'inet6' && !ipv6) {
+      problem(at(i), `${JSON.stringify(text)} is an IPv6 address but ipv6 is off, expected ipv6: true or only IPv4 addresses`);
+    } else if (seen.has(canonical)) {
+      problem(at(i), `${JSON.stringify(text)} is listed twice, expected each address once (also at address[${seen.get(canonical)}])`);
+    }
+    seen.set(canonical, seen.get(canonical) ?? i);
+    const length = parsed.length ?? (address.family === 'inet' ? 32 : 128);
+    addresses.push({ family: address.family, address: canonical, length });
+  });
+  if (ipv6 && list.length > 0 && !addresses.some((a) => a.family === 'inet6')) {
+    problem(['address'], 'has no IPv6 address but ipv6 is on, expected an IPv6 address too (or no address key, to read them from the interface)');
+  }
+  return addresses;
+}
+
+/** The clean prefixes of `routes` or `exclude`, each with its index in the list. */
+interface PrefixList {
+  prefixes: Prefix[];
+  index: PrefixIndex;
+}
+
+function checkPrefixes({ raw, ipv6, mode, problem, ok }: Checks, key: 'routes' | 'exclude'): PrefixList {
+  const prefixes: Prefix[] = [];
+  const clean: { prefix: Prefix; position: number }[] = [];
+  const list = raw[key];
+  if (Array.isArray(list) && ok([key])) {
+    // The first index each prefix was listed at, whether or not that entry was clean.
+    const first = new Map<string, number>();
     list.forEach((text: unknown, i) => {
       if (typeof text !== 'string' || !ok([key, i])) return;
       const parsed = parsePrefix(text, true);
@@ -162,88 +221,115 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
         return;
       }
       const prefix = parsed.prefix;
-      const twin = seen.findIndex((s) => samePrefix(s, prefix));
+      const id = prefixKey(prefix);
+      const twin = first.get(id);
+      if (twin === undefined) first.set(id, i);
       if (prefix.family === 'inet6' && !ipv6) {
         problem([key, i], `${JSON.stringify(text)} is an IPv6 prefix but ipv6 is off, expected ipv6: true or an IPv4 prefix`);
-      } else if (twin >= 0) {
+      } else if (twin !== undefined) {
         problem([key, i], `${JSON.stringify(text)} is listed twice, expected each prefix once (also at ${key}[${twin}])`);
       } else if (isDefault(prefix)) {
         if (key === 'exclude') problem([key, i], `${JSON.stringify(text)} covers the whole tunnel, expected a narrower prefix`);
         else if (mode === 'full') problem([key, i], `${JSON.stringify(text)} is already what mode: full routes, expected a narrower prefix`);
         else problem([key, i], `${JSON.stringify(text)} would take the default route, expected mode: full for a full tunnel`);
-      }
-      const clean = !(prefix.family === 'inet6' && !ipv6) && twin < 0 && !isDefault(prefix);
-      seen.push(prefix);
-      if (clean) {
-        out.push(prefix);
-        indexOf.set(prefix, i);
+      } else {
+        prefixes.push(prefix);
+        clean.push({ prefix, position: i });
       }
     });
-    return out;
-  };
-  const routes = prefixes('routes');
-  const exclude = prefixes('exclude');
+  }
+  return { prefixes, index: new PrefixIndex(clean) };
+}
 
-  // ---- endpoints
-  const endpoints: Endpoint[] = [];
-  const endpointIndex = new Map<Endpoint, number>();
+interface EndpointList {
+  list: Endpoint[];
+  /** Each endpoint's host prefix, at its index in `endpoints`. */
+  index: PrefixIndex;
+}
+
+function checkEndpoints({ raw, problem, ok }: Checks, addresses: TunnelAddress[] | null): EndpointList {
+  const list: Endpoint[] = [];
+  const hosts: { prefix: Prefix; position: number }[] = [];
   if (Array.isArray(raw.endpoints) && ok(['endpoints'])) {
     const seen = new Map<string, number>();
+    const own = new Map<string, number>();
+    (addresses ?? []).forEach((a, i) => {
+      if (!own.has(a.address)) own.set(a.address, i);
+    });
     (raw.endpoints as unknown[]).forEach((text, i) => {
       if (typeof text !== 'string' || !ok(['endpoints', i])) return;
       const parsed = parseEndpoint(text);
       const address = parsed && parseAddress(parsed.address);
       if (!parsed || !address) return;
       const canonical = formatAddress(address.family, address.value);
-      const own = addresses?.findIndex((a) => a.address === canonical) ?? -1;
+      const ownIndex = own.get(canonical);
       if (!isUnicast(address)) problem(['endpoints', i], `${JSON.stringify(text)} is not a unicast address, expected the peer's public address`);
-      else if (own >= 0) problem(['endpoints', i], `${JSON.stringify(text)} is the tunnel's own address (address${Array.isArray(raw.address) ? `[${own}]` : ''}), expected the peer's public address`);
+      else if (ownIndex !== undefined) problem(['endpoints', i], `${JSON.stringify(text)} is the tunnel's own address (address${Array.isArray(raw.address) ? `[${ownIndex}]` : ''}), expected the peer's public address`);
       else if (seen.has(canonical)) problem(['endpoints', i], `${JSON.stringify(text)} is listed twice, expected each endpoint once (also at endpoints[${seen.get(canonical)}])`);
       seen.set(canonical, seen.get(canonical) ?? i);
-      endpoints.push({ family: address.family, address: canonical, port: parsed.port });
-      endpointIndex.set(endpoints[endpoints.length - 1] as Endpoint, i);
+      hosts.push({ prefix: hostPrefix(address), position: i });
+      list.push({ family: address.family, address: canonical, port: parsed.port });
     });
   }
+  return { list, index: new PrefixIndex(hosts) };
+}
 
-  // ---- entries that contradict each other
-  for (const ex of exclude) {
-    const i = indexOf.get(ex) as number;
+/** Entries that contradict each other: an exclude that swallows a route, an endpoint or the tunnel; a route that is an endpoint. */
+function checkContradictions({ raw, problem }: Checks, routes: PrefixList, exclude: PrefixList, endpoints: EndpointList, addresses: TunnelAddress[] | null): void {
+  const own = new PrefixIndex((addresses ?? []).map((a, i) => ({ prefix: hostPrefix(parseAddress(a.address) as { family: Family; value: bigint }), position: i })));
+  for (const ex of exclude.prefixes) {
+    const i = exclude.index.positionOf(ex);
     const text = JSON.stringify(formatPrefix(ex));
-    const sameRoute = routes.find((r) => samePrefix(r, ex));
-    const coveredRoute = routes.find((r) => covers(ex, r));
-    const endpoint = endpoints.find((e) => covers(ex, hostPrefix(parseAddress(e.address) as { family: Family; value: bigint })));
-    const ownAddress = (addresses ?? []).findIndex((a) => covers(ex, hostPrefix(parseAddress(a.address) as { family: Family; value: bigint })));
-    if (sameRoute) {
-      problem(['exclude', i], `${text} is also in routes[${indexOf.get(sameRoute)}], expected a prefix either in routes or in exclude, not both`);
-    } else if (coveredRoute) {
-      problem(['exclude', i], `${text} covers routes[${indexOf.get(coveredRoute)}] ${JSON.stringify(formatPrefix(coveredRoute))}, which would never reach the tunnel, expected a narrower exclude or no such route`);
-    } else if (endpoint) {
-      problem(['exclude', i], `${text} covers endpoints[${endpointIndex.get(endpoint)}] ${endpoint.address}, whose host route already bypasses the tunnel, expected the endpoint outside exclude`);
+    const sameRoute = routes.index.positionOf(ex);
+    const coveredRoute = routes.index.firstInside(ex);
+    const endpoint = endpoints.index.firstInside(ex);
+    const ownAddress = own.firstInside(ex);
+    if (sameRoute >= 0) {
+      problem(['exclude', i], `${text} is also in routes[${sameRoute}], expected a prefix either in routes or in exclude, not both`);
+    } else if (coveredRoute >= 0) {
+      const route = raw.routes as string[];
+      problem(['exclude', i], `${text} covers routes[${coveredRoute}] ${JSON.stringify(formatPrefix(parsePrefixOrThrow(route[coveredRoute] as string)))}, which would never reach the tunnel, expected a narrower exclude or no such route`);
+    } else if (endpoint >= 0) {
+      problem(['exclude', i], `${text} covers endpoints[${endpoint}] ${endpointAddress(raw, endpoint)}, whose host route already bypasses the tunnel, expected the endpoint outside exclude`);
     } else if (ownAddress >= 0 && addresses) {
       problem(['exclude', i], `${text} covers the tunnel address ${(addresses[ownAddress] as TunnelAddress).address}, expected a prefix outside the tunnel`);
     }
   }
-  for (const route of routes) {
-    const host = endpoints.find((e) => samePrefix(route, hostPrefix(parseAddress(e.address) as { family: Family; value: bigint })));
-    if (host) {
-      problem(['routes', indexOf.get(route) as number], `${JSON.stringify(formatPrefix(route))} is endpoints[${endpointIndex.get(host)}], which must bypass the tunnel, expected the endpoint out of routes`);
+  for (const route of routes.prefixes) {
+    const host = endpoints.index.positionOf(route);
+    if (host >= 0) {
+      problem(['routes', routes.index.positionOf(route)], `${JSON.stringify(formatPrefix(route))} is endpoints[${host}], which must bypass the tunnel, expected the endpoint out of routes`);
     }
   }
+}
 
-  // ---- mtu
-  let mtu: number | null = null;
-  if (raw.mtu !== undefined && ok(['mtu'])) {
-    const bytes = parseSize(raw.mtu as number | string);
-    const min = ipv6 ? 1280 : 576;
-    if (bytes === null) {
-      problem(['mtu'], `${String(raw.mtu)} is not a whole number of bytes, expected a size such as 1420 or 1.5KiB`);
-    } else if (bytes < min || bytes > 65535) {
-      problem(['mtu'], `${bytes} bytes is out of range, expected ${min} to 65535${ipv6 ? ' (IPv6 needs at least 1280)' : ''}`);
-    }
-    mtu = bytes;
+function parsePrefixOrThrow(text: string): Prefix {
+  const parsed = parsePrefix(text, true);
+  if (!parsed.ok) throw new Error(`internal: ${text} was accepted as a route`);
+  return parsed.prefix;
+}
+
+/** The canonical address of endpoints[i], which checkEndpoints accepted. */
+function endpointAddress(raw: Raw, i: number): string {
+  const parsed = parseEndpoint((raw.endpoints as string[])[i] as string);
+  const address = parsed && parseAddress(parsed.address);
+  if (!address) throw new Error(`internal: endpoints[${i}] was accepted`);
+  return formatAddress(address.family, address.value);
+}
+
+function checkMtu({ raw, ipv6, problem, ok }: Checks): number | null {
+  if (raw.mtu === undefined || !ok(['mtu'])) return null;
+  const bytes = parseSize(raw.mtu as number | string);
+  const min = ipv6 ? 1280 : 576;
+  if (bytes === null) {
+    problem(['mtu'], `${String(raw.mtu)} is not a whole number of bytes, expected a size such as 1420 or 1.5KiB`);
+  } else if (bytes < min || bytes > 65535) {
+    problem(['mtu'], `${bytes} bytes is out of range, expected ${min} to 65535${ipv6 ? ' (IPv6 needs at least 1280)' : ''}`);
   }
+  return bytes;
+}
 
-  // ---- linux
+function checkLinux({ raw, problem, ok }: Checks): Profile['linux'] {
   const linuxRaw = (raw.linux ?? {}) as Raw;
   const linux = {
     table: typeof linuxRaw.table === 'number' ? linuxRaw.table : DEFAULTS.linux.table,
@@ -252,8 +338,10 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
   };
   const reserved = RESERVED_LINUX_TABLES.get(linux.table);
   if (reserved && ok(['linux', 'table'])) problem(['linux', 'table'], `${linux.table} is the kernel's ${reserved} table, expected a table of tunroute's own such as 51820`);
+  return linux;
+}
 
-  // ---- daemon
+function checkDaemon({ raw, platform, problem, ok }: Checks, name: string): Profile['daemon'] {
   const daemonRaw = (raw.daemon ?? {}) as Raw;
   const flapRaw = (daemonRaw.flap ?? {}) as Raw;
   const duration = (path: PathSegment[], text: unknown, fallback: string, min: number, max: number): number => {
@@ -272,33 +360,13 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
   if (flap.maxDelayMs < flap.initialDelayMs && ok(['daemon', 'flap', 'maxDelay'])) {
     problem(['daemon', 'flap', 'maxDelay'], `${formatDuration(flap.maxDelayMs)} is shorter than initialDelay ${formatDuration(flap.initialDelayMs)}, expected at least ${formatDuration(flap.initialDelayMs)}`);
   }
-  const daemon: Profile['daemon'] = {
+  return {
     logLevel: (typeof daemonRaw.logLevel === 'string' ? daemonRaw.logLevel : DEFAULTS.daemon.logLevel) as LogLevel,
     journal: typeof daemonRaw.journal === 'string' ? daemonRaw.journal : defaultJournalPath(platform, name),
     reconcileIntervalMs: duration(['daemon', 'reconcileInterval'], daemonRaw.reconcileInterval, DEFAULTS.daemon.reconcileInterval, 1000, 3_600_000),
     onTunnelDown: daemonRaw.onTunnelDown === 'block' ? 'block' : 'restore',
     shutdownTimeoutMs: duration(['daemon', 'shutdownTimeout'], daemonRaw.shutdownTimeout, DEFAULTS.daemon.shutdownTimeout, 100, 600_000),
     flap,
-  };
-
-  if (iface === null) return null;
-  const fullTunnel = (raw.fullTunnel ?? {}) as Raw;
-  return {
-    file,
-    name,
-    interface: iface,
-    addresses,
-    mode,
-    strategy: fullTunnel.strategy === 'split-default' ? 'split-default' : DEFAULTS.strategy,
-    routes,
-    exclude,
-    endpoints,
-    multicast: typeof raw.multicast === 'boolean' ? raw.multicast : DEFAULTS.multicast,
-    broadcast: typeof raw.broadcast === 'boolean' ? raw.broadcast : DEFAULTS.broadcast,
-    ipv6,
-    mtu,
-    linux,
-    daemon,
   };
 }
 
