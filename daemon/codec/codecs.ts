@@ -5,7 +5,6 @@
 import type { MessageCodec } from './codec.js';
 import { darwinCodec } from './darwin/index.js';
 import { linuxCodec } from './linux/index.js';
-import { LISTEN_GROUPS } from '../backends/linux.js';
 import { UsageError } from '../errors.js';
 
 export type Os = 'darwin' | 'linux';
@@ -20,9 +19,3 @@ export function osOption(value: string | undefined): Os {
   if (os === 'darwin' || os === 'linux') return os;
   throw new UsageError(`--os must be darwin or linux, not "${os}"`);
 }
-
-/** What `monitor` listens to. PF_ROUTE has no groups: every routing socket hears everything. */
-export const MONITOR_GROUPS: Record<Os, number[]> = {
-  darwin: [],
-  linux: LISTEN_GROUPS,
-};

@@ -4,7 +4,8 @@
  * `route -n monitor` or `ip monitor`, until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { codecFor, MONITOR_GROUPS } from '../codec/codecs.js';
+import { codecFor, type Os } from '../codec/codecs.js';
+import { LISTEN_GROUPS } from '../backends/linux.js';
 import { loadNative } from '../../native/index.js';
 
 const HELP = `usage: tunroute monitor [--json]
@@ -14,6 +15,12 @@ until interrupted. Uses the same printers as \`tunroute decode\`.
 
   --json   one JSON object per line
 `;
+
+/** What `monitor` listens to: the daemon's own groups. PF_ROUTE has no groups: every routing socket hears everything. */
+const MONITOR_GROUPS: Record<Os, number[]> = {
+  darwin: [],
+  linux: LISTEN_GROUPS,
+};
 
 export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });

@@ -16,7 +16,7 @@ import type { Platform, Profile } from '../profile/profile.js';
 import { emitMessages } from '../plan/emit.js';
 import type { ExistingRoute, PhysicalDefault, PlanFacts } from '../plan/facts.js';
 import { formatPlanText, planJson } from '../plan/format.js';
-import { readLiveFacts } from '../plan/live-facts.js';
+import { readLiveFacts } from './live-facts.js';
 import { MAIN_TABLE, planRoutes } from '../plan/plan.js';
 import { platformOption } from './check.js';
 

@@ -1,11 +1,10 @@
 /**
  * @module profile/prefix
- * IP addresses and prefixes as numbers, for the profile's checks (overlap, coverage,
- * duplicates) and the planner's canonical destinations. Text is parsed with node:net's
- * validators and printed canonically (IPv6 per RFC 5952), so two spellings of the same
- * prefix compare equal as strings.
+ * IP prefixes as numbers, for the profile's checks (overlap, coverage, duplicates) and
+ * the planner's canonical destinations. Text is parsed and printed by model/ip, the same
+ * code the codecs use, so two spellings of the same prefix compare equal as strings.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { formatIp, tryParseIp } from '../model/ip.js';
 import type { Family } from '../model/route.js';
 
 export interface Prefix {
@@ -17,60 +16,27 @@ export interface Prefix {
 
 export const FAMILY_BITS: Record<Family, number> = { inet: 32, inet6: 128 };
 
-export function familyOf(text: string): Family | null {
-  if (isIPv4(text)) return 'inet';
-  if (isIPv6(text)) return 'inet6';
-  return null;
-}
-
 /** An address to its integer value, or null when the text is not a plain IPv4/IPv6 address (no zone). */
 export function parseAddress(text: string): { family: Family; value: bigint } | null {
-  if (isIPv4(text)) {
-    const value = text.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-    return { family: 'inet', value };
-  }
-  // A zone (%en0) names a link, not an address a route can carry.
-  if (!isIPv6(text) || text.includes('%')) return null;
-  let text6 = text;
-  const lastColon = text6.lastIndexOf(':');
-  if (text6.includes('.', lastColon)) {
-    const v4 = parseAddress(text6.slice(lastColon + 1));
-    if (v4 === null) return null;
-    const hi = Number(v4.value >> 16n).toString(16);
-    const lo = Number(v4.value & 0xffffn).toString(16);
-    text6 = `${text6.slice(0, lastColon + 1)}${hi}:${lo}`;
-  }
-  const [head = '', tail] = text6.split('::') as [string, string | undefined];
-  const groups = (s: string): string[] => (s === '' ? [] : s.split(':'));
-  const left = groups(head);
-  const right = tail === undefined ? [] : groups(tail);
-  const fill = tail === undefined ? [] : new Array<string>(8 - left.length - right.length).fill('0');
-  const all = [...left, ...fill, ...right];
-  if (all.length !== 8) return null;
-  return { family: 'inet6', value: all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n) };
+  const parsed = tryParseIp(text);
+  if (parsed === null) return null;
+  const { family, bytes } = parsed;
+  if (family === 'inet') return { family, value: BigInt((((bytes[0] as number) << 24) | ((bytes[1] as number) << 16) | ((bytes[2] as number) << 8) | (bytes[3] as number)) >>> 0) };
+  let value = 0n;
+  for (let i = 0; i < 16; i += 4) value = (value << 32n) | BigInt((((bytes[i] as number) << 24) | ((bytes[i + 1] as number) << 16) | ((bytes[i + 2] as number) << 8) | (bytes[i + 3] as number)) >>> 0);
+  return { family, value };
 }
 
+/** Canonical text (RFC 5952 for IPv6), the same text the codecs print. */
 export function formatAddress(family: Family, value: bigint): string {
-  if (family === 'inet') {
-    return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+  const size = family === 'inet' ? 4 : 16;
+  const bytes = new Uint8Array(size);
+  let rest = value;
+  for (let i = size - 1; i >= 0; i--) {
+    bytes[i] = Number(rest & 0xffn);
+    rest >>= 8n;
   }
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952 §4.2: shorten the longest run of two or more zero groups, the first one on a tie.
-  let runStart = -1;
-  let runLength = 1;
-  for (let i = 0; i < 8; i++) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > runLength) {
-      runStart = i;
-      runLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (runStart < 0) return hex.join(':');
-  return `${hex.slice(0, runStart).join(':')}::${hex.slice(runStart + runLength).join(':')}`;
+  return formatIp(family, bytes);
 }
 
 export function maskOf(family: Family, length: number): bigint {

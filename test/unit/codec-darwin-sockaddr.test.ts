@@ -10,7 +10,7 @@ import {
   roundup32,
   splitSockaddrs,
 } from '../../daemon/codec/darwin/sockaddr.js';
-import { formatIPv6, parseIp, prefixOf } from '../../daemon/codec/ip.js';
+import { formatIPv6, parseIp, prefixOf } from '../../daemon/model/ip.js';
 
 const slot = (hex: string) => {
   const bytes = parseHex(hex);

@@ -9,7 +9,7 @@ import { ByteReader } from '../bytes.js';
 import type { WalkResult } from '../codec.js';
 import { DecodeError } from '../../errors.js';
 import { RTF, RTM, RTM_VERSION, nameOf } from './constants.js';
-import { applyPrefix, formatIp, parseIp, type IpFamily } from '../ip.js';
+import { applyPrefix, formatIp, parseIp, type IpFamily } from '../../model/ip.js';
 import { decodeMask, decodeSockaddr, splitSockaddrs, type Mask, type RawSlot, type Sockaddr, type SlotName } from './sockaddr.js';
 
 export interface Addrs {

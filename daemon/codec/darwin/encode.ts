@@ -7,7 +7,7 @@
  */
 import { ByteWriter } from '../bytes.js';
 import { RTA, RTF, RTM, RTM_VERSION, RTV, SIZEOF, bitsFromNames } from './constants.js';
-import { parseCidr, parseIp, applyPrefix } from '../ip.js';
+import { parseCidr, parseIp, applyPrefix } from '../../model/ip.js';
 import { encodeInet, encodeInet6, encodeLink, encodeMask, packSockaddrs, type LinkSpec, type MaskStyle } from './sockaddr.js';
 
 export type RequestType = 'add' | 'delete' | 'change' | 'get';

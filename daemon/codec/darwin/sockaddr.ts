@@ -7,7 +7,7 @@
  */
 import { align } from '../bytes.js';
 import { AF } from './constants.js';
-import { formatIPv4, formatIPv6, maskBytes, prefixOf, type IpFamily } from '../ip.js';
+import { formatIPv4, formatIPv6, maskBytes, prefixOf, type IpFamily } from '../../model/ip.js';
 
 export interface SockaddrInet {
   family: 'inet';

@@ -7,7 +7,7 @@
 import { constants as osConstants } from 'node:os';
 import { ByteReader, ByteWriter, align } from '../bytes.js';
 import { DecodeError } from '../../errors.js';
-import { formatIPv4, formatIPv6 } from '../ip.js';
+import { formatIPv4, formatIPv6 } from '../../model/ip.js';
 import { AF, ALIGN, LAYOUT, NLA_F, NLM_F, NLMSGERR_ATTR } from './constants.js';
 import { messageTypeName } from './names.js';
 

@@ -4,7 +4,7 @@
  * RTM_GETROUTE and encoded into the requests the backend sends.
  */
 import { ByteReader, ByteWriter } from '../bytes.js';
-import { applyPrefix, parseCidr, parseIp } from '../ip.js';
+import { applyPrefix, parseCidr, parseIp } from '../../model/ip.js';
 import { LAYOUT, RT_SCOPE, RT_TABLE, RTA, RTAX, RTM, RTN, RTPROT, TUNROUTE_RTPROT } from './constants.js';
 import { familyNumber } from './names.js';
 import {

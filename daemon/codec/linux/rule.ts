@@ -5,7 +5,7 @@
  * tunnel address's traffic to tunroute's table.
  */
 import { ByteWriter, type ByteReader } from '../bytes.js';
-import { applyPrefix, parseCidr } from '../ip.js';
+import { applyPrefix, parseCidr } from '../../model/ip.js';
 import { FIB_RULE, FR_ACT, FRA, LAYOUT, RT_TABLE, RTM, TUNROUTE_RTPROT } from './constants.js';
 import { familyNumber } from './names.js';
 import {

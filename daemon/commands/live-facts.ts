@@ -1,13 +1,15 @@
 /**
- * @module plan/live-facts
+ * @module commands/live-facts
  * Reads the planner's facts from the running system, for `tunroute plan` without fact
- * flags: one backend snapshot, read the same way the daemon reads it.
+ * flags: one backend snapshot, read the same way the daemon reads it. It lives with the
+ * command that uses it: it opens a backend and borrows the engine's fact derivation, both
+ * layers above the planner.
  */
 import { loadNative } from '../../native/index.js';
 import { createBackend } from '../backends/index.js';
 import { deriveFacts } from '../engine/facts.js';
 import type { Platform } from '../profile/profile.js';
-import type { PlanFacts } from './facts.js';
+import type { PlanFacts } from '../plan/facts.js';
 
 export const FACT_FLAGS = '--interface NAME --index N [--address A] [--gateway GW --gateway-interface IF --gateway-index N]';
 

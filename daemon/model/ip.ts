@@ -1,8 +1,9 @@
 /**
- * @module codec/darwin/ip
- * IP address text ↔ network-order bytes, and prefix lengths ↔ mask bytes. IPv6 text is
- * RFC 5952 canonical (lower case, longest zero run compressed, IPv4-mapped dotted), so
- * decoded addresses compare equal as strings.
+ * @module model/ip
+ * The one IP module: address text ↔ network-order bytes, and prefix lengths ↔ mask bytes.
+ * The codecs use the bytes directly; profile/prefix turns them into integers for set
+ * arithmetic. IPv6 text is RFC 5952 canonical (lower case, longest zero run compressed,
+ * IPv4-mapped dotted), so every address tunroute prints compares equal as a string.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
@@ -51,9 +52,16 @@ export function ipFamilyOf(text: string): IpFamily | null {
 
 /** Address text to its 4 or 16 network-order bytes. Throws RangeError on anything else. */
 export function parseIp(text: string): { family: IpFamily; bytes: Uint8Array } {
+  const parsed = tryParseIp(text);
+  if (parsed === null) throw new RangeError(`"${text}" is not an IP address`);
+  return parsed;
+}
+
+/** parseIp for untrusted text: null instead of an exception. A zone (fe80::1%en0) is not an address. */
+export function tryParseIp(text: string): { family: IpFamily; bytes: Uint8Array } | null {
   if (isIPv4(text)) return { family: 'inet', bytes: Uint8Array.from(text.split('.').map(Number)) };
   // A zone ("fe80::1%en0") is not part of the address bytes: callers pass the scope separately.
-  if (!isIPv6(text) || text.includes('%')) throw new RangeError(`"${text}" is not an IP address`);
+  if (!isIPv6(text) || text.includes('%')) return null;
   let head = text;
   let v4tail: number[] = [];
   const lastColon = text.lastIndexOf(':');
