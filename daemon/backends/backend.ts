@@ -57,7 +57,9 @@ export interface Backend {
   deleteRoute(route: Route | KernelRoute): Promise<void>;
   addRule(rule: Rule): Promise<void>;
   deleteRule(rule: Rule): Promise<void>;
-  /** True when the kernel's route is the same entry as `route` (same key). */
+  /** The kernel key: the fields that make two routes the same kernel entry, as a string (indexes the engine's table view). */
+  keyOf(route: Route | KernelRoute): string;
+  /** True when the kernel's route is the same entry as `route`: keyOf(kernel) === keyOf(route). */
   sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean;
   /** True when the kernel's route already does what `route` asks (same key, gateway and interface). */
   satisfies(kernel: KernelRoute, route: Route): boolean;

@@ -172,8 +172,12 @@ export class DarwinBackend implements Backend {
     return Promise.reject(new Error('policy rules are a Linux feature'));
   }
 
+  keyOf(route: Route | KernelRoute): string {
+    return `${route.destination}|${route.scope ?? '-'}`;
+  }
+
   sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean {
-    return kernel.destination === route.destination && kernel.scope === route.scope;
+    return this.keyOf(kernel) === this.keyOf(route);
   }
 
   satisfies(kernel: KernelRoute, route: Route): boolean {

@@ -55,6 +55,7 @@ export class LinuxBackend implements Backend {
   private port = -1;
   private seq = Math.floor(Math.random() * 0x7fff0000) + 1;
   private readonly pending = new Map<number, Pending>();
+  private snapshots: Promise<void> = Promise.resolve();
   private malformed = 0;
   private overflows = 0;
 
@@ -66,7 +67,9 @@ export class LinuxBackend implements Backend {
   async open(onEvent: (event: KernelEvent) => void): Promise<void> {
     this.requests = new this.native.RouteSocket(
       (bytes, sender) => this.onReply(bytes, sender),
-      () => this.failAll(new Error('netlink request socket overflowed')),
+      // Acks were dropped: the kernel applied (or refused) those requests, but which is lost.
+      // ENOBUFS tells the caller to re-check the table rather than to count a failure.
+      () => this.failAll(systemError(105, 'ENOBUFS', 'netlink', 'the request socket overflowed: the outcome of this request is unknown')),
       (error) => this.failAll(error),
       // Room for the acks of a large pipelined batch (each ack costs ~1 KiB of buffer).
       { receiveBufferSize: 4 << 20 },
@@ -180,12 +183,33 @@ export class LinuxBackend implements Backend {
 
   // ---- Backend -----------------------------------------------------------------------
 
-  async snapshot(): Promise<KernelSnapshot> {
-    // One dump at a time: a netlink socket refuses a second concurrent dump with EBUSY.
-    const links = await this.dump('link');
-    const addresses = await this.dump('address');
-    const routes = await this.dump('route');
-    const rules = await this.dump('rule');
+  snapshot(): Promise<KernelSnapshot> {
+    // One dump at a time: a netlink socket refuses a second concurrent dump with EBUSY, so a
+    // snapshot asked for while another runs (the stop's sweep, a reconcile) waits its turn.
+    const next = this.snapshots.then(() => this.readSnapshot());
+    this.snapshots = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  /** A dump whose reply was lost in an overflow is read again. */
+  private async dumpAll(object: DumpObject): Promise<LinuxMessage[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dump(object);
+      } catch (e) {
+        if (!(e instanceof Error && (e as { code?: string }).code === 'ENOBUFS') || attempt === 3) throw e;
+      }
+    }
+  }
+
+  private async readSnapshot(): Promise<KernelSnapshot> {
+    const links = await this.dumpAll('link');
+    const addresses = await this.dumpAll('address');
+    const routes = await this.dumpAll('route');
+    const rules = await this.dumpAll('rule');
     const interfaces = new Map<number, KernelInterface>();
     for (const m of links) {
       if (m.kind !== 'link') continue;
@@ -234,13 +258,12 @@ export class LinuxBackend implements Backend {
     await this.request((seq) => encodeDelRule(ruleSpec(rule), seq, REQUEST_FLAGS.delete));
   }
 
+  keyOf(route: Route | KernelRoute): string {
+    return `${route.family}|${route.table ?? MAIN}|${route.destination}|${effectiveMetric(route)}`;
+  }
+
   sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean {
-    return (
-      kernel.family === route.family &&
-      (kernel.table ?? MAIN) === (route.table ?? MAIN) &&
-      kernel.destination === route.destination &&
-      effectiveMetric(kernel) === effectiveMetric(route)
-    );
+    return this.keyOf(kernel) === this.keyOf(route);
   }
 
   satisfies(kernel: KernelRoute, route: Route): boolean {

@@ -23,6 +23,14 @@ import type { Journal } from './journal.js';
 import type { Action } from '../plan/actions.js';
 import type { PlanFacts } from '../plan/facts.js';
 import { currentFormOf, deriveFacts } from './facts.js';
+import { CONTESTED } from '../plan/facts.js';
+import { TableView } from './table-view.js';
+import { WriteWindow } from './write-window.js';
+
+/** Kernel writes in flight at once: enough to keep the socket busy, few enough that their acks fit its buffer. */
+const WRITE_WINDOW = 128;
+/** After a fast repair, the full reconcile that confirms the table waits this long for quiet. */
+const CONFIRM_AFTER_REPAIR_MS = 200;
 
 export type Facts = PlanFacts;
 
@@ -79,7 +87,17 @@ export class Engine {
   /** Routes we installed and saw in place, by key: a later absence is a deletion by someone else. */
   private installed = new Map<string, Route>();
   /** The current run's view of the kernel table. */
-  private table: KernelRoute[] = [];
+  private table = new TableView([], (r) => this.backend.keyOf(r));
+  /** The last applied plan's routes, by kernel key: what a kernel event is checked against. */
+  private wanted = new Map<string, Route>();
+  private readonly window = new WriteWindow(WRITE_WINDOW);
+  /** Kernel changes the current run made. */
+  private changes = 0;
+  /** Writes whose outcome was lost (the request socket overflowed): the next snapshot tells. */
+  private unknownOutcomes = 0;
+  private confirm: NodeJS.Timeout | null = null;
+  /** Route events that could not change the plan or our routes, skipped without a reconcile. */
+  private ignoredEvents = 0;
   private lastTunnel: { name: string; index: number } | null = null;
   private readonly stateListeners: Array<(state: EngineState) => void> = [];
 
@@ -141,6 +159,7 @@ export class Engine {
       } catch (e) {
         this.log.error({ err: e, reason: this.reason }, 'reconcile failed; retrying on the next trigger');
         this.setState('degraded');
+        await this.window.drain().catch(() => undefined);
       }
     } while (this.dirty && this.state !== 'stopping' && this.state !== 'stopped');
   }
@@ -151,10 +170,59 @@ export class Engine {
       return;
     }
     if (event.kind === 'overflow') this.log.warn('routing socket overflowed; resyncing from a full snapshot');
-    if (event.kind === 'route' && event.change === 'deleted' && this.installed.has(routeKey(event.route))) {
-      this.log.info({ destination: event.route.destination, scope: event.route.scope, pid: event.pid }, 'foreign change: one of our routes was deleted');
+    if (event.kind === 'route' && (this.state === 'installed' || this.state === 'degraded')) {
+      const ours = this.wanted.get(this.backend.keyOf(event.route));
+      if (event.change === 'deleted' && ours && this.installed.has(routeKey(ours)) && this.backend.satisfies(event.route, ours)) {
+        this.log.info({ destination: event.route.destination, scope: event.route.scope, pid: event.pid }, 'foreign change: one of our routes was deleted');
+        this.repairNow(ours);
+        return;
+      }
+      if (!ours && !event.route.tagged && !this.shapesFacts(event.route)) {
+        this.ignoredEvents++;
+        return;
+      }
     }
     void this.trigger(event.kind === 'route' ? `route ${event.change}` : event.kind);
+  }
+
+  /**
+   * Whether a foreign route can change the plan: the facts come from the interfaces and
+   * the physical routes at the contested destinations (defaults, multicast, broadcast),
+   * plus the routes tunroute moved aside. A route elsewhere on another device cannot.
+   */
+  private shapesFacts(route: KernelRoute): boolean {
+    if (CONTESTED.includes(route.destination)) return true;
+    const key = this.backend.keyOf(route);
+    return this.journal.moved.some((m) => this.backend.keyOf(m) === key);
+  }
+
+  /**
+   * The common case of a repair, without a snapshot: one of our routes was deleted, so it
+   * is put back at once (flap-guarded, as in a run). A full reconcile follows when things
+   * are quiet and confirms the whole table, so a misread event still cannot leave it wrong.
+   */
+  private repairNow(route: Route): void {
+    const key = routeKey(route);
+    if (this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) {
+      void this.write('restore', route, () => this.backend.addRoute(route)).then(
+        (ok) => {
+          if (ok) this.installed.set(key, route);
+          // Something else took the key meanwhile (EEXIST) or the write failed: a full run decides.
+          else void this.trigger('repair refused');
+        },
+        (e: unknown) => this.log.error({ err: e, destination: route.destination }, 'repair failed; the reconcile will retry'),
+      );
+    }
+    if (this.confirm) clearTimeout(this.confirm);
+    this.confirm = setTimeout(() => {
+      this.confirm = null;
+      void this.trigger('confirm repair');
+    }, CONFIRM_AFTER_REPAIR_MS);
+    this.confirm.unref();
+  }
+
+  private get stopRequested(): boolean {
+    return this.state === 'stopping' || this.state === 'stopped';
   }
 
   private schedulePeriodic(): void {
@@ -165,6 +233,8 @@ export class Engine {
 
   private setState(state: EngineState, note?: string): void {
     if (state === this.state && note === undefined) return;
+    // Once stopping, a run that is finishing must not report 'installed' or 'waiting' again.
+    if (this.stopRequested && state !== 'stopped') return;
     const from = this.state;
     this.state = state;
     this.log.info({ state, from, ...(note ? { note } : {}) }, `state ${note ?? state}`);
@@ -176,6 +246,7 @@ export class Engine {
   private async reconcile(reason: string): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     const snap = await this.backend.snapshot();
+    if (this.stopRequested) return;
     const name = this.policy.tunnelName();
     const tunnel = name === null ? undefined : snap.interfaces.find((i) => i.name === name);
     if (tunnel === undefined || !tunnel.up || !this.policy.hasAddress(tunnel)) {
@@ -203,109 +274,137 @@ export class Engine {
    * Returns the number of kernel changes made.
    */
   private async apply(snap: KernelSnapshot, desired: DesiredState, reason: string): Promise<number> {
-    let changes = 0;
+    this.changes = 0;
     // The run's own view of the table, kept current as it makes changes, so a route moved
     // aside early in the run frees its key for the tunnel route later in the same run.
-    this.table = [...snap.routes];
-    const present = (route: Route | KernelRoute): KernelRoute | undefined => this.table.find((k) => this.backend.sameKey(k, route));
-    const wanted: Route[] = [];
+    this.table = new TableView(snap.routes, (r) => this.backend.keyOf(r));
+    const wanted = new Map<string, Route>();
     const wantedRules = new Set<string>();
+    const presentRules = new Set(snap.rules.map(ruleKey));
+    // Adds are pipelined; a change of origin (endpoint routes, then tunnel routes) and any
+    // other action wait for the writes before them, so each group is in place before the next.
+    let origin: Route['origin'] | null = null;
 
     for (const action of desired.actions) {
+      // A stop takes over: the writes in flight finish, the sweep removes everything.
+      if (this.stopRequested) break;
       switch (action.kind) {
         case 'add':
-          wanted.push(action.route);
-          // An excluded prefix only has to stay on the physical side; the LAN's own route does that.
-          changes += await this.ensureRoute(action.route, present(action.route), reason, action.route.origin === 'exclude');
-          break;
         case 'ensure':
         case 'demote-to-scoped':
-          // The kernel or the system may hold this route already (the tunnel address's host
-          // route, configd's scoped default): EEXIST there is normal and the route is adopted.
-          wanted.push(action.route);
-          changes += await this.ensureRoute(action.route, present(action.route), reason, true);
+          if (action.route.origin !== origin) {
+            await this.window.drain();
+            origin = action.route.origin;
+          }
+          wanted.set(this.backend.keyOf(action.route), action.route);
+          // 'ensure' and 'demote-to-scoped': the kernel or the system may hold this route already
+          // (the tunnel address's host route, configd's scoped default): EEXIST there is normal and
+          // the route is adopted. An excluded prefix only has to stay on the physical side; the
+          // LAN's own route does that.
+          await this.ensureRoute(action.route, this.table.get(action.route), reason, action.kind !== 'add' || action.route.origin === 'exclude');
           break;
         case 'remove-unscoped': {
-          const current = present(action.route);
+          await this.window.drain();
+          const current = this.table.get(action.route);
           if (!current || current.tagged) break;
           if (!this.allowRepair(`demote|${routeKey(action.route)}`, 'a foreign route keeps coming back where ours must be')) break;
           this.log.info({ destination: current.destination, gateway: current.gateway, index: current.index }, 'foreign change: a physical route holds a destination the tunnel takes; moving it aside');
           this.journal.recordMoved(action.route);
           if (await this.write('remove-unscoped', action.route, () => this.backend.deleteRoute(current))) {
-            changes++;
-            this.forgetInTable(current);
+            this.changes++;
+            this.table.forget(current);
           }
           break;
         }
         case 'add-rule':
+          await this.window.drain();
           wantedRules.add(ruleKey(action.rule));
-          if (snap.rules.some((r) => ruleKey(r) === ruleKey(action.rule))) break;
-          if (await this.write('add-rule', null, () => this.backend.addRule(action.rule), { rule: ruleKey(action.rule) })) changes++;
+          if (presentRules.has(ruleKey(action.rule))) break;
+          if (await this.write('add-rule', null, () => this.backend.addRule(action.rule), { rule: ruleKey(action.rule) })) this.changes++;
           break;
         default:
           // restore / remove / remove-rule only appear in teardowns; the sweep does those.
           break;
       }
     }
+    await this.window.drain();
+    if (this.stopRequested) return this.changes;
+    this.wanted = wanted;
 
     for (const rule of snap.rules.filter((r) => r.tagged && !wantedRules.has(ruleKey(r)))) {
-      if (await this.write('remove-stale-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) changes++;
+      if (await this.write('remove-stale-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) this.changes++;
     }
 
     // Physical routes we moved that no longer need to be away (reloaded profile, other mode).
     const removing = new Set(desired.actions.filter((a) => a.kind === 'remove-unscoped').map((a) => routeKey((a as { route: Route }).route)));
-    const toRestore = this.journal.moved.filter((m) => !removing.has(routeKey(m)) && !wanted.some((w) => routeKey(w) === routeKey(m)));
+    const wantedKeys = new Set([...wanted.values()].map(routeKey));
+    const toRestore = this.journal.moved.filter((m) => !removing.has(routeKey(m)) && !wantedKeys.has(routeKey(m)));
     // Our routes nobody wants any more (old gateway, reloaded profile, old tunnel index). The
     // copies that stood in for a route being restored go after it is back, as in the sweep.
-    const stale = this.table.filter((k) => k.tagged && !wanted.some((w) => this.backend.satisfies(k, w)));
+    const stale: KernelRoute[] = [];
+    for (const k of this.table.routes()) {
+      const w = k.tagged ? wanted.get(this.backend.keyOf(k)) : undefined;
+      if (k.tagged && !(w && this.backend.satisfies(k, w))) stale.push(k);
+    }
     const standIn = (k: KernelRoute): boolean => toRestore.some((m) => m.destination === k.destination && m.index === k.index);
     const removeStale = async (routes: KernelRoute[]): Promise<void> => {
       for (const route of routes) {
-        if (await this.write('remove-stale', route, () => this.backend.deleteRoute(route))) changes++;
-        this.installed.delete(routeKey(route));
-        this.forgetInTable(route);
+        if (this.stopRequested) break;
+        await this.window.start(async () => {
+          if (await this.write('remove-stale', route, () => this.backend.deleteRoute(route))) this.changes++;
+          this.installed.delete(routeKey(route));
+          this.table.forget(route);
+        });
       }
+      await this.window.drain();
     };
     await removeStale(stale.filter((k) => !standIn(k)));
-    for (const moved of toRestore) changes += await this.restoreMoved(moved, this.table);
+    if (toRestore.length > 0) {
+      const routes = [...this.table.routes()];
+      for (const moved of toRestore) this.changes += await this.restoreMoved(moved, routes);
+    }
     await removeStale(stale.filter(standIn));
-    return changes;
+    return this.changes;
   }
 
-  private forgetInTable(route: KernelRoute): void {
-    this.table = this.table.filter((k) => k !== route);
-  }
-
-  private async ensureRoute(route: Route, current: KernelRoute | undefined, reason: string, adopt: boolean): Promise<number> {
+  private async ensureRoute(route: Route, current: KernelRoute | undefined, reason: string, adopt: boolean): Promise<void> {
     const key = routeKey(route);
     if (current && this.backend.satisfies(current, route)) {
       this.installed.set(key, route);
-      return 0;
+      return;
     }
     if (current && !current.tagged && adopt) {
       this.installed.set(key, route);
-      return 0;
+      return;
     }
     // A route of ours that vanished is a repair (flap-guarded); one whose gateway or
     // interface must change (the physical gateway moved) is an update.
     const repair = !current && this.installed.has(key) && reason !== 'start' && reason !== 'reload';
-    if (repair && !this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) return 0;
+    if (repair && !this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) return;
     if (current) {
       // Our key is taken by something else. Ours (an old gateway) is replaced; a foreign route is
       // never deleted here: a destination-only delete is how other tools removed users' default routes.
       if (!current.tagged) {
         this.log.warn({ destination: route.destination, scope: route.scope, gateway: current.gateway, index: current.index }, 'a foreign route holds our destination; leaving it');
-        return 0;
+        return;
       }
+      await this.window.drain();
       await this.write('remove-outdated', current, () => this.backend.deleteRoute(current));
-      this.forgetInTable(current);
+      this.table.forget(current);
+      if (await this.write('update', route, () => this.backend.addRoute(route))) {
+        this.installed.set(key, route);
+        this.table.add({ ...route, tagged: true });
+        this.changes++;
+      }
+      return;
     }
-    const ok = await this.write(current ? 'update' : repair ? 'restore' : 'add', route, () => this.backend.addRoute(route));
-    if (ok) {
-      this.installed.set(key, route);
-      this.table.push({ ...route, tagged: true });
-    }
-    return ok ? 1 : 0;
+    await this.window.start(async () => {
+      if (await this.write(repair ? 'restore' : 'add', route, () => this.backend.addRoute(route))) {
+        this.installed.set(key, route);
+        this.table.add({ ...route, tagged: true });
+        this.changes++;
+      }
+    });
   }
 
   private allowRepair(key: string, why: string, route?: Route): boolean {
@@ -332,6 +431,14 @@ export class Engine {
       this.log.info({ action, ...fields, ...extra, result: 'ok' }, `route ${action}`);
       return true;
     } catch (e) {
+      if (isSystemError(e) && e.code === 'ENOBUFS') {
+        // The request socket overflowed: the kernel may have applied this write or not. Only a
+        // fresh snapshot knows, so another run (or sweep pass) follows instead of a failure.
+        this.unknownOutcomes++;
+        this.dirty = true;
+        this.log.warn({ action, ...fields, ...extra }, `route ${action}: outcome lost in a request socket overflow; re-checking`);
+        return false;
+      }
       if (isSystemError(e)) {
         const benign = (e.code === 'EEXIST' && !action.startsWith('remove')) || (e.code === 'ESRCH' && action.startsWith('remove'));
         this.log[benign ? 'info' : 'warn']({ action, ...fields, ...extra, result: 'error', errno: e.code }, `route ${action}: ${e.code}`);
@@ -387,12 +494,24 @@ export class Engine {
 
   // ---- sweep and stop -----------------------------------------------------------------
 
-  /** Removes every tagged route and rule and puts back every journaled route. */
+  /**
+   * Removes every tagged route and rule and puts back every journaled route. When a request
+   * socket overflow lost the outcome of some writes, another pass over a fresh snapshot
+   * finishes the job (bounded: a table that will not empty is reported, not looped on).
+   */
   async sweep(why: string): Promise<{ removed: number; restored: number }> {
-    const snap = await this.backend.snapshot();
-    const result = await this.sweepSnapshot(snap);
-    this.log.debug({ why, ...result }, 'sweep done');
-    return result;
+    const total = { removed: 0, restored: 0 };
+    for (let pass = 1; ; pass++) {
+      const lost = this.unknownOutcomes;
+      const snap = await this.backend.snapshot();
+      const result = await this.sweepSnapshot(snap);
+      total.removed += result.removed;
+      total.restored += result.restored;
+      if (this.unknownOutcomes === lost) break;
+      if (pass === 5) throw new Error(`the sweep lost write outcomes ${pass} times in a row (request socket overflows)`);
+    }
+    this.log.debug({ why, ...total }, 'sweep done');
+    return total;
   }
 
   private async sweepSnapshot(snap: KernelSnapshot): Promise<{ removed: number; restored: number }> {
@@ -405,7 +524,12 @@ export class Engine {
     const isCopy = (r: KernelRoute): boolean => this.journal.moved.some((m) => m.destination === r.destination && m.index === r.index);
     const tagged = snap.routes.filter((r) => r.tagged);
     const remove = async (routes: KernelRoute[]): Promise<void> => {
-      for (const route of routes) if (await this.write('remove', route, () => this.backend.deleteRoute(route))) removed++;
+      for (const route of routes) {
+        await this.window.start(async () => {
+          if (await this.write('remove', route, () => this.backend.deleteRoute(route))) removed++;
+        });
+      }
+      await this.window.drain();
     };
     await remove(tagged.filter((r) => !isCopy(r)));
     for (const rule of snap.rules.filter((r) => r.tagged)) {
@@ -424,7 +548,7 @@ export class Engine {
    * signal during cleanup, where the journal already holds what is left to undo.
    */
   halt(): void {
-    for (const t of [this.periodic, this.delayed]) if (t) clearTimeout(t);
+    for (const t of [this.periodic, this.delayed, this.confirm]) if (t) clearTimeout(t);
     this.stopWaitPoll();
     this.state = 'stopped';
     this.backend.close();
@@ -438,8 +562,10 @@ export class Engine {
   async stop(timeoutMs: number): Promise<boolean> {
     if (this.state === 'stopped') return true;
     this.setState('stopping');
-    for (const t of [this.periodic, this.delayed]) if (t) clearTimeout(t);
+    for (const t of [this.periodic, this.delayed, this.confirm]) if (t) clearTimeout(t);
     this.stopWaitPoll();
+    // A run in progress sees 'stopping' at its next step and returns once its writes in flight
+    // are answered (milliseconds); the sweep must not start before, or the two would race.
     if (this.running) await Promise.race([this.running, delay(timeoutMs / 2)]);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => {

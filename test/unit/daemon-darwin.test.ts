@@ -294,7 +294,7 @@ test('configd replaces our default with its own: it is moved aside again (journa
   assert.equal(other.write(RTM.DELETE, '0.0.0.0', 0, null, 0), 'ok');
   assert.equal(other.write(RTM.ADD, '0.0.0.0', 0, '192.168.1.1', RTF.UP | RTF.GATEWAY | RTF.STATIC), 'ok');
   await h.waitFor((l) => l.action === 'remove-unscoped' && l.destination === '0.0.0.0/0', mark);
-  await h.waitFor((l) => (l.action === 'restore' || l.action === 'add') && l.destination === '0.0.0.0/0' && l.gateway === 'link#36', mark);
+  await h.waitFor((l) => (l.action === 'restore' || l.action === 'add') && l.result === 'ok' && l.destination === '0.0.0.0/0' && l.gateway === 'link#36', mark);
   const defaults = h.netstat().filter((r) => r.destination === 'default' && !r.flags.includes('I'));
   assert.deepEqual(defaults.map((r) => r.netif), ['utun7'], 'one unscoped default, the tunnel\'s');
   other.close();

@@ -1,0 +1,63 @@
+/**
+ * @module test/unit/engine-write-window
+ * The engine's pipelining parts: WriteWindow never has more than `limit` writes in flight,
+ * starts them in order, makes the producer wait, and reports a failed task at drain();
+ * TableView finds, adds and forgets entries by kernel key, and forgets by identity.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WriteWindow } from '../../daemon/engine/write-window.js';
+import { TableView } from '../../daemon/engine/table-view.js';
+import type { KernelRoute } from '../../daemon/backends/backend.js';
+
+test('WriteWindow keeps at most limit tasks in flight, in order, and drains', async () => {
+  const window = new WriteWindow(3);
+  let inFlight = 0;
+  let peak = 0;
+  const started: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    await window.start(async () => {
+      started.push(i);
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1 + (i % 3)));
+      inFlight--;
+    });
+    assert.ok(window.pending <= 3);
+  }
+  await window.drain();
+  assert.equal(peak, 3);
+  assert.equal(inFlight, 0);
+  assert.deepEqual(started, Array.from({ length: 20 }, (_, i) => i));
+});
+
+test('WriteWindow.drain rethrows the first failure once', async () => {
+  const window = new WriteWindow(2);
+  await window.start(() => Promise.reject(new Error('first')));
+  await window.start(() => Promise.reject(new Error('second')));
+  await assert.rejects(window.drain(), /first/);
+  await window.drain();
+  assert.throws(() => new WriteWindow(0), RangeError);
+});
+
+function route(destination: string, metric: number): KernelRoute {
+  return { family: 'inet', destination, gateway: null, index: 3, scope: null, table: 254, metric, flags: [], mtu: null, tagged: true };
+}
+
+test('TableView looks routes up by key and forgets exactly the entry given', () => {
+  const a = route('10.0.0.0/8', 1);
+  const a2 = route('10.0.0.0/8', 1);
+  const b = route('10.0.0.0/8', 2);
+  const view = new TableView([a, a2, b], (r) => `${r.destination}|${r.metric}`);
+  assert.equal(view.get(route('10.0.0.0/8', 1)), a);
+  view.forget(route('10.0.0.0/8', 1)); // same key, another object: not in the view
+  assert.equal(view.get(a), a);
+  view.forget(a);
+  assert.equal(view.get(a), a2);
+  view.forget(a2);
+  assert.equal(view.get(a), undefined);
+  assert.equal(view.get(b), b);
+  const c = route('192.0.2.0/24', 1);
+  view.add(c);
+  assert.deepEqual([...view.routes()].sort((x, y) => x.destination.localeCompare(y.destination)), [b, c]);
+});
