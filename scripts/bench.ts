@@ -1,0 +1,603 @@
+/**
+ * The benchmark suite (`npm run bench`, Linux, root). Every figure is taken through the
+ * real `tunroute run` process or the engine on a real kernel, inside network namespaces
+ * made and removed here, next to its peer in the same run:
+ *
+ * - install / remove: interface-up → all routes installed, SIGTERM → all gone (exit 0),
+ *   against `ip -batch` (one process) and an `ip route add` / `del` loop (a process per route);
+ * - reconcile: one full engine run over a table of N routes, against the snapshot it reads;
+ * - repair: another process deletes a managed route; time until an independent listener
+ *   sees the replacement, against a minimal netlink re-adder measured the same way;
+ * - storm: another process churns routes on another device; the daemon's CPU per event
+ *   against `ip monitor route > /dev/null` listening to the same storm, its routes intact,
+ *   time to settle, RSS before and after;
+ * - idle: RSS and CPU of an idle daemon;
+ * - codecs: Linux and macOS route messages decoded per second, Linux against a minimal decoder;
+ * - check: `tunroute check` of a large profile against parsing the same YAML alone.
+ *
+ *   node dist/scripts/bench.js [--quick] [--rounds N] [--json FILE]
+ *
+ * --quick is the CI smoke test: small sizes, one round, every benchmark runs, no figures judged.
+ * Medians over rounds (min–max shown), because the machines are shared and noisy.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+
+const SELF = new URL(import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CLI = join(ROOT, 'dist/daemon/cli.js');
+const TAG = '232';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    json: { type: 'string' },
+    inner: { type: 'string' },
+    routes: { type: 'string' },
+    count: { type: 'string' },
+  },
+});
+
+// ---- helpers ------------------------------------------------------------------------
+
+function sh(cmd: string, args: string[], input?: string): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Tunnel routes: /32s under 10.100.0.0/14 (N ≤ 262,144). */
+const destination = (i: number): string => `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`;
+
+let nsCounter = 0;
+class Namespace {
+  readonly name = `trb-${process.pid}-${nsCounter++}`;
+  constructor() {
+    sh('ip', ['netns', 'add', this.name]);
+    this.ip('link', 'set', 'lo', 'up');
+  }
+  ip(...args: string[]): string {
+    return sh('ip', ['-n', this.name, ...args]);
+  }
+  batch(lines: string[]): number {
+    const t = performance.now();
+    sh('ip', ['-n', this.name, '-batch', '-'], lines.join('\n') + '\n');
+    return performance.now() - t;
+  }
+  /** `ip route add/del` as a shell loop, a process per route, the way shell VPN helpers do it. */
+  loop(verb: 'add' | 'del', routes: string[]): number {
+    const file = join(tmpdir(), `${this.name}-loop.txt`);
+    writeFileSync(file, routes.join('\n') + '\n');
+    const t = performance.now();
+    sh('bash', ['-c', `while read -r d; do ip -n ${this.name} route ${verb} "$d" dev tun0 proto ${TAG}; done < ${file}`]);
+    const ms = performance.now() - t;
+    rmSync(file, { force: true });
+    return ms;
+  }
+  routeCount(proto = TAG): number {
+    return this.ip('-4', 'route', 'show', 'proto', proto).split('\n').filter(Boolean).length;
+  }
+  /** A tun device for the tunnel (down until `up`) and a veth pair for the physical network. */
+  machine(up = true): void {
+    this.ip('link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1');
+    this.ip('addr', 'add', '192.168.50.2/24', 'dev', 'veth0');
+    this.ip('link', 'set', 'veth0', 'up');
+    this.ip('link', 'set', 'veth1', 'up');
+    this.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
+    this.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
+    this.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
+    if (up) this.ip('link', 'set', 'tun0', 'up');
+  }
+  destroy(): void {
+    spawnSync('ip', ['netns', 'del', this.name]);
+  }
+}
+
+async function withNamespace<T>(fn: (ns: Namespace) => Promise<T>): Promise<T> {
+  const ns = new Namespace();
+  try {
+    return await fn(ns);
+  } finally {
+    ns.destroy();
+  }
+}
+
+/** A `tunroute run` process in a namespace; resolves states from its JSON log. */
+class Daemon {
+  readonly child;
+  readonly dir = mkdtempSync(join(tmpdir(), 'tunroute-bench-'));
+  private buffer = '';
+  private readonly states: Array<{ state: string; at: number }> = [];
+  private waiters: Array<() => void> = [];
+  lines = 0;
+  readonly exited: Promise<number | null>;
+
+  constructor(ns: Namespace, routes: number, extra = '') {
+    const path = join(this.dir, 'bench.yaml');
+    const list = Array.from({ length: routes }, (_, i) => `  - ${destination(i)}`).join('\n');
+    writeFileSync(path, `interface:\n  name: tun0\naddress: 10.10.10.2\nmode: split\nroutes:\n${list}\ndaemon:\n  journal: ${join(this.dir, 'journal.json')}\n  shutdownTimeout: 60s\n${extra}`);
+    chmodSync(path, 0o600);
+    this.child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI, 'run', path, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child.stdout.on('data', (chunk: Buffer) => {
+      const at = performance.now();
+      this.buffer += chunk.toString();
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        this.lines++;
+        // Only state lines matter here; the others are counted, not parsed.
+        if (line.includes('"state":')) {
+          const state = (JSON.parse(line) as { state?: string }).state;
+          if (state) this.states.push({ state, at });
+        }
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
+      for (const w of this.waiters.splice(0)) w();
+      resolve(code);
+    }));
+  }
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  /** The time the daemon reported `state` (after `since`). */
+  async state(state: string, since = 0, timeoutMs = 600_000): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const hit = this.states.find((s) => s.state === state && s.at >= since);
+      if (hit) return hit.at;
+      if (this.child.exitCode !== null) throw new Error(`daemon exited ${this.child.exitCode} before reaching ${state}`);
+      if (performance.now() > deadline) throw new Error(`daemon did not reach ${state}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 1000).unref();
+      });
+    }
+  }
+
+  async stop(): Promise<{ ms: number; code: number | null }> {
+    const t = performance.now();
+    this.child.kill('SIGTERM');
+    const code = await this.exited;
+    const ms = performance.now() - t;
+    rmSync(this.dir, { recursive: true, force: true });
+    return { ms, code };
+  }
+}
+
+/** CPU ticks (user + system, 1/100 s) and RSS of a process. */
+function usage(pid: number): { cpuMs: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuMs: ticks * 10, rssMb: Number(rss?.[1] ?? 0) / 1024 };
+}
+
+/** Runs this script inside a namespace in one of its --inner modes and returns its JSON output. */
+function inner(ns: Namespace, mode: string, args: string[] = []): Record<string, number[] | number> {
+  return JSON.parse(sh('ip', ['netns', 'exec', ns.name, process.execPath, SELF, '--inner', mode, ...args])) as Record<string, number[] | number>;
+}
+
+// ---- results ------------------------------------------------------------------------
+
+interface Row {
+  group: string;
+  figure: string;
+  value: number;
+  unit: string;
+  samples: number[];
+  peer?: string;
+  peerValue?: number;
+  /** How the ratio reads: value / peerValue. */
+  ratio?: number;
+  target?: string;
+  met?: boolean;
+}
+const rows: Row[] = [];
+function row(r: Row): void {
+  rows.push(r);
+  const peer = r.peer ? ` | ${r.peer} ${fmt(r.peerValue)} ${r.unit}` : '';
+  process.stderr.write(`  ${r.group}: ${r.figure} = ${fmt(r.value)} ${r.unit}${peer}${r.ratio !== undefined ? ` (${r.ratio.toFixed(2)}×)` : ''}${r.target ? ` target ${r.target}: ${r.met ? 'met' : 'NOT met'}` : ''}\n`);
+}
+const fmt = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
+
+// ---- the benchmarks -----------------------------------------------------------------
+
+const QUICK = values.quick;
+const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
+const SIZES = QUICK ? [200] : [1_000, 10_000, 50_000];
+
+async function benchInstallRemove(n: number): Promise<void> {
+  const daemonUp: number[] = [];
+  const daemonDown: number[] = [];
+  const batchAdd: number[] = [];
+  const batchDel: number[] = [];
+  const rounds = n >= 50_000 ? Math.min(ROUNDS, 2) : ROUNDS;
+  const failures: string[] = [];
+  for (let round = 0; round < rounds; round++) {
+    await withNamespace(async (ns) => {
+      ns.machine(false);
+      // Peer, in the same namespace: ip -batch (process start included, as for the daemon's run).
+      const lines = Array.from({ length: n }, (_, i) => `route add ${destination(i)} dev tun0 proto ${TAG}`);
+      ns.ip('link', 'set', 'tun0', 'up');
+      batchAdd.push(ns.batch(lines));
+      batchDel.push(ns.batch(lines.map((l) => l.replace('route add', 'route del'))));
+      ns.ip('link', 'set', 'tun0', 'down');
+      // tunroute: started while the tunnel is down; timed from `ip link set up` to "installed".
+      const d = new Daemon(ns, n);
+      await d.state('waiting');
+      const t0 = performance.now();
+      ns.ip('link', 'set', 'tun0', 'up');
+      const t1 = await d.state('installed', t0);
+      daemonUp.push(t1 - t0);
+      const count = ns.routeCount();
+      if (count !== n) failures.push(`round ${round}: ${count} of ${n} routes installed`);
+      const { ms, code } = await d.stop();
+      daemonDown.push(ms);
+      const left = ns.routeCount();
+      if (code !== 0 || left !== 0) failures.push(`round ${round}: SIGTERM exit ${code}, ${left} routes left`);
+    });
+  }
+  // The loop peer: a process per route. Run in full up to 1,000 routes; beyond that its cost
+  // per route (which does not depend on the table size) times n, marked as extrapolated.
+  const loopN = Math.min(n, QUICK ? 50 : 1000);
+  const { add: loopAdd, del: loopDel } = await withNamespace(async (ns) => {
+    ns.machine(true);
+    const list = Array.from({ length: loopN }, (_, i) => destination(i));
+    const add = ns.loop('add', list);
+    const del = ns.loop('del', list);
+    return { add: (add / loopN) * n, del: (del / loopN) * n };
+  });
+  const loopNote = loopN < n ? ` (${loopN} run, ×${n / loopN})` : '';
+  const up = median(daemonUp);
+  const down = median(daemonDown);
+  row({ group: `install ${n}`, figure: 'tunroute run: tun up → all installed', value: up, unit: 'ms', samples: daemonUp, peer: 'ip -batch add', peerValue: median(batchAdd), ratio: up / median(batchAdd), target: n >= 50_000 ? 'no failure' : n >= 10_000 ? '≤ 1.5× ip -batch' : undefined, met: n >= 50_000 ? failures.length === 0 : n >= 10_000 ? up / median(batchAdd) <= 1.5 : undefined });
+  row({ group: `install ${n}`, figure: 'vs ip route add loop', value: up, unit: 'ms', samples: daemonUp, peer: `ip route add loop${loopNote}`, peerValue: loopAdd, ratio: loopAdd / up, target: '≥ 100× faster', met: loopAdd / up >= 100 });
+  row({ group: `remove ${n}`, figure: 'SIGTERM → all gone, exit 0', value: down, unit: 'ms', samples: daemonDown, peer: 'ip -batch del', peerValue: median(batchDel), ratio: down / median(batchDel), target: n >= 50_000 ? 'no failure' : n >= 10_000 ? '≤ 1.5× ip -batch' : undefined, met: n >= 50_000 ? failures.length === 0 : n >= 10_000 ? down / median(batchDel) <= 1.5 : undefined });
+  row({ group: `remove ${n}`, figure: 'vs ip route del loop', value: down, unit: 'ms', samples: daemonDown, peer: `ip route del loop${loopNote}`, peerValue: loopDel, ratio: loopDel / down, target: '≥ 100× faster', met: loopDel / down >= 100 });
+  for (const f of failures) process.stderr.write(`  FAILURE install/remove ${n}: ${f}\n`);
+  if (failures.length) rows[rows.length - 1]!.met = false;
+}
+
+async function benchReconcile(n: number): Promise<void> {
+  await withNamespace(async (ns) => {
+    ns.machine(true);
+    const r = inner(ns, 'reconcile', ['--routes', String(n), '--count', String(QUICK ? 3 : 9)]);
+    const rec = r.reconcile as number[];
+    const snap = r.snapshot as number[];
+    row({ group: `reconcile ${n}`, figure: 'one full engine run (nothing to change)', value: median(rec), unit: 'ms', samples: rec, peer: 'its snapshot', peerValue: median(snap), ratio: median(rec) / median(snap), target: n >= 10_000 ? '≤ 2× snapshot' : undefined, met: n >= 10_000 ? median(rec) / median(snap) <= 2 : undefined });
+  });
+}
+
+async function benchRepair(n: number): Promise<void> {
+  const count = QUICK ? 5 : 100;
+  const daemon = await withNamespace(async (ns) => {
+    ns.machine(true);
+    const d = new Daemon(ns, n);
+    await d.state('installed');
+    const r = inner(ns, 'repair', ['--routes', String(n), '--count', String(count)]);
+    await d.stop();
+    return r.latency as number[];
+  });
+  const floor = await withNamespace(async (ns) => {
+    ns.machine(true);
+    ns.batch(Array.from({ length: n }, (_, i) => `route add ${destination(i)} dev tun0 proto ${TAG}`));
+    const readder = spawn('ip', ['netns', 'exec', ns.name, process.execPath, SELF, '--inner', 'readder'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => readder.stdout.once('data', () => resolve()));
+    const r = inner(ns, 'repair', ['--routes', String(n), '--count', String(count)]);
+    readder.kill('SIGKILL');
+    return r.latency as number[];
+  });
+  const p50 = percentile(daemon, 50);
+  const p99 = percentile(daemon, 99);
+  row({ group: `repair ${n}`, figure: 'p50 delete → replacement seen', value: p50, unit: 'ms', samples: daemon, peer: 'minimal re-adder', peerValue: percentile(floor, 50), ratio: p50 / percentile(floor, 50), target: '< 1 ms', met: p50 < 1 });
+  row({ group: `repair ${n}`, figure: 'p99 delete → replacement seen', value: p99, unit: 'ms', samples: [], peer: 'minimal re-adder', peerValue: percentile(floor, 99), ratio: p99 / percentile(floor, 99), target: '< 5 ms', met: p99 < 5 });
+}
+
+async function benchStormAndFootprint(): Promise<void> {
+  const events = QUICK ? 20_000 : 1_000_000;
+  await withNamespace(async (ns) => {
+    ns.machine(true);
+    const n = QUICK ? 100 : 1000;
+    const d = new Daemon(ns, n);
+    await d.state('installed');
+    await sleep(QUICK ? 200 : 2000);
+    const idle0 = usage(d.pid);
+    await sleep(QUICK ? 500 : 5000);
+    const idle1 = usage(d.pid);
+    row({ group: 'footprint', figure: `idle RSS (${n} routes)`, value: idle1.rssMb, unit: 'MB', samples: [], target: '< 50 MB', met: idle1.rssMb < 50 });
+    row({ group: 'footprint', figure: `idle CPU over ${QUICK ? 0.5 : 5} s`, value: idle1.cpuMs - idle0.cpuMs, unit: 'ms', samples: [], target: '0 (no polling)', met: idle1.cpuMs - idle0.cpuMs === 0 });
+
+    const monitor = spawn('ip', ['-n', ns.name, 'monitor', 'route'], { stdio: ['ignore', 'ignore', 'ignore'] });
+    await sleep(300);
+    // The storm: another process adding and deleting routes on another device (the veth
+    // pair's far end), in batches.
+    const perBatch = 10_000;
+    const batch = Array.from({ length: perBatch / 2 }, (_, i) => `route add 172.16.${(i >> 8) & 255}.${i & 255}/32 dev veth1`);
+    const del = batch.map((l) => l.replace('route add', 'route del'));
+    const file = join(tmpdir(), `${ns.name}-storm.txt`);
+    writeFileSync(file, [...batch, ...del].join('\n') + '\n');
+    const d0 = usage(d.pid);
+    const m0 = usage(monitor.pid as number);
+    const t0 = performance.now();
+    sh('bash', ['-c', `for i in $(seq ${events / perBatch}); do ip -n ${ns.name} -batch ${file}; done`]);
+    const stormMs = performance.now() - t0;
+    const stormEnd = performance.now();
+    // Settled: the daemon's CPU time stops moving (sampled every 10 ms, 1/100 s ticks).
+    let last = usage(d.pid).cpuMs;
+    let lastChange = stormEnd;
+    while (performance.now() - lastChange < 500) {
+      await sleep(10);
+      const now = usage(d.pid).cpuMs;
+      if (now !== last) {
+        last = now;
+        lastChange = performance.now();
+      }
+    }
+    const settled = Math.max(0, lastChange - stormEnd);
+    const d1 = usage(d.pid);
+    const m1 = usage(monitor.pid as number);
+    monitor.kill('SIGKILL');
+    rmSync(file, { force: true });
+    const rate = events / (stormMs / 1000);
+    const cpuPerEvent = ((d1.cpuMs - d0.cpuMs) * 1000) / events;
+    const monPerEvent = ((m1.cpuMs - m0.cpuMs) * 1000) / events;
+    const core = (d1.cpuMs - d0.cpuMs) / stormMs;
+    const intact = ns.routeCount();
+    row({ group: 'storm', figure: `events/s offered (${events} events)`, value: rate, unit: 'ev/s', samples: [], target: '≥ 100,000/s kept up with', met: rate >= 100_000 && core < 1 });
+    row({ group: 'storm', figure: 'daemon CPU, share of a core', value: core, unit: 'core', samples: [], target: '< 1 core', met: core < 1 });
+    row({ group: 'storm', figure: 'CPU per event', value: cpuPerEvent, unit: 'µs', samples: [], peer: 'ip monitor route', peerValue: monPerEvent, ratio: cpuPerEvent / monPerEvent, target: '≤ 2× ip monitor', met: cpuPerEvent / monPerEvent <= 2 });
+    row({ group: 'storm', figure: 'own routes intact after', value: intact, unit: 'routes', samples: [], target: `${n}`, met: intact === n });
+    row({ group: 'storm', figure: 'settled after the storm ended', value: settled, unit: 'ms', samples: [], target: '≤ 100 ms', met: settled <= 100 });
+    row({ group: 'footprint', figure: `RSS growth over ${events} foreign events`, value: d1.rssMb - idle1.rssMb, unit: 'MB', samples: [], target: 'noise (< 5 MB)', met: d1.rssMb - idle1.rssMb < 5 });
+    const { code } = await d.stop();
+    if (code !== 0) throw new Error(`storm daemon exited ${code}`);
+  });
+}
+
+async function benchCodecs(): Promise<void> {
+  const r = JSON.parse(sh(process.execPath, [SELF, '--inner', 'codecs', '--count', String(QUICK ? 20_000 : 500_000)])) as Record<string, number>;
+  row({ group: 'codecs', figure: 'Linux route notifications decoded', value: r.linux! / 1e6, unit: 'M msg/s', samples: [], peer: 'minimal JS decoder', peerValue: r.linuxMinimal! / 1e6, ratio: r.linux! / r.linuxMinimal!, target: '≥ 3 M/s', met: r.linux! >= 3e6 });
+  row({ group: 'codecs', figure: 'macOS route messages decoded', value: r.darwin! / 1e6, unit: 'M msg/s', samples: [], target: '≥ 2 M/s', met: r.darwin! >= 2e6 });
+}
+
+async function benchCheck(): Promise<void> {
+  const n = QUICK ? 2000 : 50_000;
+  const dir = mkdtempSync(join(tmpdir(), 'tunroute-bench-check-'));
+  const path = join(dir, 'big.yaml');
+  writeFileSync(path, `interface:\n  name: tun0\nmode: split\nroutes:\n${Array.from({ length: n }, (_, i) => `  - ${destination(i)}`).join('\n')}\nexclude:\n  - 10.99.0.0/16\n`);
+  const check: number[] = [];
+  const parse: number[] = [];
+  for (let round = 0; round < Math.max(ROUNDS, QUICK ? 1 : 3); round++) {
+    let t = performance.now();
+    sh(process.execPath, [CLI, 'check', '--os', 'linux', path]);
+    check.push(performance.now() - t);
+    t = performance.now();
+    sh(process.execPath, ['--input-type=module', '-e', `import { readFileSync } from 'node:fs'; import { parseDocument } from 'yaml'; parseDocument(readFileSync(${JSON.stringify(path)}, 'utf8')).toJS();`], undefined);
+    parse.push(performance.now() - t);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  row({ group: 'check', figure: `tunroute check, ${n} routes`, value: median(check), unit: 'ms', samples: check, peer: 'node + parse the YAML alone', peerValue: median(parse), ratio: median(check) / median(parse), target: '≤ 2×', met: median(check) / median(parse) <= 2 });
+}
+
+// ---- inner modes (run inside a namespace) -------------------------------------------
+
+async function innerReconcile(n: number, count: number): Promise<void> {
+  const { loadNative } = await import('../native/index.js');
+  const { LinuxBackend } = await import('../daemon/backends/linux.js');
+  const { Engine } = await import('../daemon/engine/engine.js');
+  const { Journal } = await import('../daemon/engine/journal.js');
+  const { createPolicy } = await import('../daemon/policy.js');
+  const { createLogger } = await import('../daemon/logger.js');
+  const { validateProfileText } = await import('../daemon/profile/validate.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tunroute-bench-rec-'));
+  const text = `interface:\n  name: tun0\naddress: 10.10.10.2\nmode: split\nroutes:\n${Array.from({ length: n }, (_, i) => `  - ${destination(i)}`).join('\n')}\ndaemon:\n  journal: ${join(dir, 'j.json')}\n`;
+  const result = validateProfileText(text, join(dir, 'bench.yaml'), { platform: 'linux' });
+  if (!result.profile) throw new Error('bench profile invalid');
+  const log = createLogger({ level: 'warn', format: 'json', write: () => {} });
+  const backend = new LinuxBackend({ native: loadNative() });
+  const engine = new Engine({ backend, journal: new Journal(result.profile.daemon.journal, result.profile.name), logger: log, policy: createPolicy(result.profile, 'linux', log) });
+  await engine.start();
+  const reconcile: number[] = [];
+  const snapshot: number[] = [];
+  for (let i = 0; i < count; i++) {
+    let t = performance.now();
+    await backend.snapshot();
+    snapshot.push(performance.now() - t);
+    t = performance.now();
+    await engine.trigger('periodic');
+    reconcile.push(performance.now() - t);
+  }
+  await engine.stop(60_000);
+  rmSync(dir, { recursive: true, force: true });
+  process.stdout.write(JSON.stringify({ reconcile, snapshot }));
+}
+
+/** Deletes managed routes one at a time; the latency is from the listener seeing the delete to seeing the replacement. */
+async function innerRepair(n: number, count: number): Promise<void> {
+  const { loadNative } = await import('../native/index.js');
+  const { linuxCodec, encodeDelRoute, REQUEST_FLAGS } = await import('../daemon/codec/linux/index.js');
+  const { LISTEN_GROUPS } = await import('../daemon/backends/linux.js');
+  const native = loadNative();
+  const deletedAt = new Map<string, number>();
+  const latency: number[] = [];
+  let waiting: ((dest: string) => void) | null = null;
+  const listener = new native.RouteSocket(
+    (bytes) => {
+      const at = performance.now();
+      for (const { message } of linuxCodec.walk(bytes).messages) {
+        if (message.kind !== 'route' || message.destination === null) continue;
+        if (message.header.type === 25 /* RTM_DELROUTE */) deletedAt.set(message.destination, at);
+        else if (deletedAt.has(message.destination)) {
+          latency.push(at - (deletedAt.get(message.destination) as number));
+          deletedAt.delete(message.destination);
+          waiting?.(message.destination);
+        }
+      }
+    },
+    () => process.stderr.write('repair listener overflowed\n'),
+    () => {},
+    { groups: LISTEN_GROUPS, receiveBufferSize: 8 << 20 },
+  );
+  const requests = new native.RouteSocket(() => {}, () => {}, () => {}, {});
+  const oif = Number(readFileSync('/sys/class/net/tun0/ifindex', 'utf8'));
+  for (let k = 0; k < count; k++) {
+    const dest = destination(Math.floor((k * 7919) % n));
+    const replaced = new Promise<boolean>((resolve) => {
+      waiting = (d) => d === dest && resolve(true);
+      setTimeout(() => resolve(false), 2000).unref();
+    });
+    requests.send(encodeDelRoute({ family: 'inet', destination: dest, gateway: null, oif, table: 254, priority: null }, k + 1, REQUEST_FLAGS.delete));
+    if (!(await replaced)) process.stderr.write(`repair: ${dest} was not replaced within 2 s\n`);
+    // Leave room between deletions: each is one repair, not a flap (and the confirm run may go).
+    await sleep(30);
+  }
+  listener.close();
+  requests.close();
+  process.stdout.write(JSON.stringify({ latency }));
+}
+
+/** The repair floor: listens, and re-adds any deleted proto-232 route at once. */
+async function innerReadder(): Promise<void> {
+  const { loadNative } = await import('../native/index.js');
+  const { linuxCodec, encodeNewRoute, REQUEST_FLAGS } = await import('../daemon/codec/linux/index.js');
+  const native = loadNative();
+  const requests = new native.RouteSocket(() => {}, () => {}, () => {}, {});
+  let seq = 1;
+  new native.RouteSocket(
+    (bytes) => {
+      for (const { message } of linuxCodec.walk(bytes).messages) {
+        if (message.kind !== 'route' || message.header.type !== 25 || message.protocol !== 232 || message.destination === null) continue;
+        requests.send(encodeNewRoute({ family: 'inet', destination: message.destination, gateway: null, oif: message.oif, table: 254, priority: null, protocol: 232 }, seq++, REQUEST_FLAGS.create));
+      }
+    },
+    () => {},
+    () => {},
+    { groups: [7 /* RTNLGRP_IPV4_ROUTE */], receiveBufferSize: 8 << 20 },
+  );
+  process.stdout.write('ready\n');
+  await new Promise(() => {});
+}
+
+async function innerCodecs(count: number): Promise<void> {
+  const { linuxCodec, encodeNewRoute, REQUEST_FLAGS } = await import('../daemon/codec/linux/index.js');
+  const { darwinCodec } = await import('../daemon/codec/darwin/index.js');
+  const { encodeRequest } = await import('../daemon/codec/darwin/encode.js');
+  // One buffer of 100 route messages, as a notification read from the socket would be.
+  const linuxMessages = Array.from({ length: 100 }, (_, i) => encodeNewRoute({ family: 'inet', destination: destination(i), gateway: '192.168.50.1', oif: 3, table: 254, priority: 100, protocol: 232 }, i, REQUEST_FLAGS.create));
+  const linuxBuf = Buffer.concat(linuxMessages);
+  // macOS: RTM_ADD messages as route(8) writes them (what the kernel echoes to every listener).
+  const darwinBuf = Buffer.concat(Array.from({ length: 100 }, (_, i) => encodeRequest({ type: 'add', destination: `10.${i}.0.0/16`, gateway: { address: '192.168.1.1' }, seq: i, pid: 100 })));
+  const time = (fn: () => void): number => {
+    for (let i = 0; i < 50; i++) fn();
+    const t = performance.now();
+    const loops = Math.max(1, Math.floor(count / 100));
+    for (let i = 0; i < loops; i++) fn();
+    return (loops * 100) / ((performance.now() - t) / 1000);
+  };
+  let sink = 0;
+  const linux = time(() => {
+    sink += linuxCodec.walk(linuxBuf).messages.length;
+  });
+  const linuxMinimal = time(() => {
+    sink += minimalLinuxDecode(linuxBuf);
+  });
+  const darwin = time(() => {
+    sink += darwinCodec.walk(darwinBuf).messages.length;
+  });
+  process.stdout.write(JSON.stringify({ linux, linuxMinimal, darwin, sink }));
+}
+
+/** The peer: walks nlmsghdrs and rtattrs, keeps what the daemon uses (dst, gateway, oif, table, priority, protocol). */
+function minimalLinuxDecode(buf: Buffer): number {
+  let n = 0;
+  let off = 0;
+  while (off + 16 <= buf.length) {
+    const len = buf.readUInt32LE(off);
+    const type = buf.readUInt16LE(off + 4);
+    if (len < 16 || off + len > buf.length) break;
+    if (type === 24 || type === 25) {
+      const family = buf[off + 16] as number;
+      const dstLen = buf[off + 17] as number;
+      let table = buf[off + 20] as number;
+      const protocol = buf[off + 21] as number;
+      let dst = '';
+      let gw = '';
+      let oif = 0;
+      let prio = 0;
+      let a = off + 28;
+      while (a + 4 <= off + len) {
+        const alen = buf.readUInt16LE(a);
+        const atype = buf.readUInt16LE(a + 2);
+        if (alen < 4) break;
+        if (atype === 1 && family === 2) dst = `${buf[a + 4]}.${buf[a + 5]}.${buf[a + 6]}.${buf[a + 7]}/${dstLen}`;
+        else if (atype === 5 && family === 2) gw = `${buf[a + 4]}.${buf[a + 5]}.${buf[a + 6]}.${buf[a + 7]}`;
+        else if (atype === 4) oif = buf.readUInt32LE(a + 4);
+        else if (atype === 6) prio = buf.readUInt32LE(a + 4);
+        else if (atype === 15) table = buf.readUInt32LE(a + 4);
+        a += (alen + 3) & ~3;
+      }
+      if (dst && (gw || oif) && table + protocol + prio >= 0) n++;
+    }
+    off += (len + 3) & ~3;
+  }
+  return n;
+}
+
+// ---- main ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  if (values.inner) {
+    const n = Number(values.routes ?? 100);
+    const count = Number(values.count ?? 10);
+    if (values.inner === 'reconcile') return innerReconcile(n, count);
+    if (values.inner === 'repair') return innerRepair(n, count);
+    if (values.inner === 'readder') return innerReadder();
+    if (values.inner === 'codecs') return innerCodecs(count);
+    throw new Error(`unknown inner mode ${values.inner}`);
+  }
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) {
+    process.stderr.write('bench: needs root on Linux (it creates network namespaces)\n');
+    process.exitCode = 2;
+    return;
+  }
+  const started = performance.now();
+  process.stderr.write(`tunroute benchmarks${QUICK ? ' (quick: smoke test, figures not judged)' : ''}, ${ROUNDS} round(s)\n`);
+  await benchCodecs();
+  await benchCheck();
+  for (const n of QUICK ? [200] : [100, 10_000]) await benchRepair(n);
+  for (const n of QUICK ? [200] : [1_000, 10_000]) await benchReconcile(n);
+  for (const n of SIZES) await benchInstallRemove(n);
+  await benchStormAndFootprint();
+
+  const machine = `${sh('uname', ['-sr']).trim()}, node ${process.version}, ${sh('nproc', []).trim()} cores, ${new Date().toISOString().slice(0, 16)}Z`;
+  const table = [
+    `| measure | tunroute | peer | ratio | target | met |`,
+    `| --- | ---: | --- | ---: | --- | --- |`,
+    ...rows.map((r) => `| ${r.group}: ${r.figure} | ${fmt(r.value)} ${r.unit}${r.samples.length > 1 ? ` (${fmt(Math.min(...r.samples))}–${fmt(Math.max(...r.samples))})` : ''} | ${r.peer ? `${r.peer}: ${fmt(r.peerValue)} ${r.unit}` : ''} | ${r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : ''} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`),
+  ].join('\n');
+  process.stdout.write(`\n${machine}, ${QUICK ? 'quick' : `${ROUNDS} rounds`}, ${((performance.now() - started) / 1000).toFixed(0)} s\n\n${table}\n`);
+  if (values.json) writeFileSync(values.json, JSON.stringify({ machine, quick: QUICK, rounds: ROUNDS, rows }, null, 2));
+}
+
+await main();
