@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Daemon } from '../../daemon/daemon.js';
 import type { EngineState } from '../../daemon/engine/engine.js';
-import { advanceIndexTo, createMacScenario, createXnuBinding, CONFIGD_PID, buildRouteRequest, sockaddrIn, prefixMask, RTAX, RTF, RTM, type MacScenario, type NetstatRow } from '../xnu/index.js';
+import { advanceIndexTo, createMacScenario, createXnuBinding, CONFIGD_PID, buildRouteRequest, sockaddrIn, prefixMask, RTAX, RTF, RTM, type MacScenario, type MacScenarioOptions, type NetstatRow } from '../xnu/index.js';
 
 const DAEMON_PID = 4242;
 
@@ -70,8 +70,8 @@ function start(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 
 }
 
 /** The seed's machine: utun7 at index 36 with 10.10.10.2, while en0 owns the unscoped default. */
-function seedMachine(): MacScenario {
-  const mac = createMacScenario();
+function seedMachine(options: MacScenarioOptions = {}): MacScenario {
+  const mac = createMacScenario(options);
   advanceIndexTo(mac.kernel, 36);
   mac.addTunnel({ name: 'utun7', address: '10.10.10.2', mtu: 1420 });
   return mac;
@@ -139,7 +139,8 @@ test('split mode: the same routes scoped to the utun (UCSI), the physical defaul
 });
 
 test('steady state: a deleted route is put back; a new physical default is demoted and the endpoint follows the new gateway', async () => {
-  const mac = seedMachine();
+  // Another process keeps a scoped en0 default here and moves it (the passive writer below).
+  const mac = seedMachine({ scopedDefault: true });
   const before = mac.kernel.routes();
   const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nendpoints:\n  - 198.51.100.7\n');
   await h.daemon.start();

@@ -72,7 +72,7 @@ test('§5.1 with utun5 lacking an IPv4 address is ENETUNREACH', () => {
 });
 
 test('§5.2 `route add -ifscope en0 default 192.168.1.1` succeeds as UGScIg next to the unscoped default', () => {
-  const { kernel } = createMacScenario({ withoutScopedDefault: true });
+  const { kernel } = createMacScenario();
   const route8 = kernel.openSocket({ pid: 4242 });
   assert.equal(tryWrite(route8, REF_5_2), '');
   const defaults = kernel.netstat(AF.INET).filter((r) => r.destination === 'default');
@@ -84,7 +84,7 @@ test('§5.2 `route add -ifscope en0 default 192.168.1.1` succeeds as UGScIg next
 });
 
 test('§5.2 again (the scoped default on en0 exists) is EEXIST', () => {
-  const { kernel } = createMacScenario();
+  const { kernel } = createMacScenario({ scopedDefault: true });
   assert.equal(tryWrite(kernel.openSocket({ pid: 1 }), REF_5_2), 'EEXIST');
 });
 

@@ -28,7 +28,7 @@ test('RTM_GET reply: rebuilt from the route, request header kept (pid overwritte
 });
 
 test('`route get default` (§5.3): zero-length mask stops parsing before IFP, yet IFP and IFA come back; 164 bytes', () => {
-  const { kernel } = createMacScenario({ withoutScopedDefault: true });
+  const { kernel } = createMacScenario();
   const s = kernel.openSocket({ pid: 321 });
   const req = buildRouteRequest({ type: RTM.GET, flags: RTF.UP | RTF.GATEWAY | RTF.STATIC, seq: 1, addrs: {
     [RTAX.DST]: sockaddrIn('0.0.0.0'), [RTAX.NETMASK]: Uint8Array.of(0, 2, 0, 0), [RTAX.IFP]: sockaddrDl({ index: 0, len: 20 }) } });

@@ -34,7 +34,7 @@ test('NET_RT_DUMP: RTM_GET records with DST, GATEWAY, NETMASK, IFA, never IFP; p
 });
 
 test('NET_RT_DUMP2: RTM_GET2 with refcnt where rt_msghdr has pid; af filter; NET_RT_FLAGS', () => {
-  const { kernel } = createMacScenario();
+  const { kernel } = createMacScenario({ scopedDefault: true });
   const recs = walkMessages(kernel.sysctl([4, 17, 0, AF.INET, NET_RT.DUMP2, 0]));
   assert.ok(recs.every((r) => r[3] === RTM.GET2));
   assert.ok(recs.every((r) => r.readInt32LE(16) === 1));

@@ -12,7 +12,7 @@ import {
 } from '../xnu/index.js';
 
 function setup() {
-  const s = createMacScenario();
+  const s = createMacScenario({ scopedDefault: true });
   const utun = s.addTunnel({ mtu: 1420 });
   const sock = s.kernel.openSocket({ pid: 500 });
   return { ...s, utun, sock, w: (bytes: Uint8Array) => tryWrite(sock, bytes) };
@@ -77,7 +77,7 @@ test('an RTM_ADD with no netmask and no RTF_HOST is stored as a host key', () =>
 });
 
 test('RTM_GET: exact match with a netmask, longest prefix without', () => {
-  const { kernel } = createMacScenario({ withoutDefault: true, withoutScopedDefault: true });
+  const { kernel } = createMacScenario({ withoutDefault: true });
   const sock = kernel.openSocket({ pid: 500 });
   const w = (b: Uint8Array) => tryWrite(sock, b);
   w(addRequest('10.20.0.0', '192.168.1.1', { bits: 16 }));
@@ -123,7 +123,7 @@ test('RTM_CHANGE replaces the gateway and interface but not the flags', () => {
 });
 
 test('RTM_CHANGE of the unscoped default moves it to the tunnel and makes the tunnel primary', () => {
-  const s = createMacScenario({ withoutScopedDefault: true });
+  const s = createMacScenario();
   const utun = s.addTunnel();
   const sock = s.kernel.openSocket({ pid: 500 });
   assert.equal(tryWrite(sock, changeRequest('0.0.0.0', linkGateway(utun), { bits: 0 })), '');

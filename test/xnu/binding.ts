@@ -6,8 +6,17 @@
  * errno_error.cc): synchronous send that throws {errno, code, syscall: 'write'}, EBADF after
  * close, groups refused with EINVAL on 'socket', localPort 0, senderPort 0, callbacks never
  * run after close().
+ *
+ * With `configd` (the scenario's dynamic store) the binding also has `openDynamicStore`, a
+ * session of that store opened with the binding's pid, so the daemon's configd code runs
+ * against the model IPMonitor unchanged. `exit()` is the process dying (SIGKILL included): the
+ * kernel closes its routing sockets and configd closes its store sessions, which removes
+ * their session keys (configd-ipmonitor.md §5.2).
  */
-import type { NativeBinding, NativeRouteSocket, NativeRouteSocketConstructor, RouteSocketOptions } from '../../native/index.js';
+import type {
+  DynamicStoreOptions, DynamicStoreSession, NativeBinding, NativeRouteSocket, NativeRouteSocketConstructor, RouteSocketOptions,
+} from '../../native/index.js';
+import type { DynamicStore, StoreSession } from './dynamic-store.js';
 import type { SystemError } from '../../daemon/errors.js';
 import type { XnuKernel } from './kernel.js';
 import { systemError, type XnuRouteSocket } from './socket.js';
@@ -17,6 +26,8 @@ export interface XnuBindingOptions {
   pid: number;
   /** False: sockets lack SS_PRIV, so everything but RTM_GET fails with EPERM. Default true. */
   root?: boolean;
+  /** The scenario's configd: adds `openDynamicStore`. */
+  configd?: DynamicStore;
 }
 
 export interface XnuBinding extends NativeBinding {
@@ -25,6 +36,10 @@ export interface XnuBinding extends NativeBinding {
   readonly kernel: XnuKernel;
   /** The model sockets behind every RouteSocket this binding opened (drop counters, buffer use). */
   sockets(): XnuRouteSocket[];
+  /** The store sessions this binding opened. */
+  storeSessions(): StoreSession[];
+  /** The process dies: every socket and store session it had is closed by the system. */
+  exit(): void;
 }
 
 export function createXnuBinding(kernel: XnuKernel, options: XnuBindingOptions): XnuBinding {
@@ -86,13 +101,30 @@ export function createXnuBinding(kernel: XnuKernel, options: XnuBindingOptions):
     }
   }
 
+  const sessions: StoreSession[] = [];
+  const openDynamicStore = (name: string, storeOptions: DynamicStoreOptions, onChange: (changedKeys: string[]) => void): DynamicStoreSession => {
+    if (typeof name !== 'string' || typeof storeOptions !== 'object' || storeOptions === null || typeof onChange !== 'function') {
+      throw new TypeError('openDynamicStore(name, {useSessionKeys}, onChange) needs a string, an object and a function');
+    }
+    const store = options.configd!;
+    const session = store.openSession({ name, pid: options.pid, root, useSessionKeys: storeOptions.useSessionKeys === true, onChange });
+    sessions.push(session);
+    return session;
+  };
+
   return {
     platform: 'darwin',
+    ...(options.configd !== undefined ? { openDynamicStore } : {}),
     RouteSocket: RouteSocket as NativeRouteSocketConstructor,
     nameToIndex: (name: string) => kernel.nameToIndex(name),
     indexToName: (index: number) => kernel.indexToName(index),
     sysctlRouteDump: (af: number, op: number, arg: number) => kernel.sysctl([4, 17, 0, af, op, arg]),
     kernel,
     sockets: () => [...opened],
+    storeSessions: () => [...sessions],
+    exit: () => {
+      for (const socket of opened) socket.close();
+      for (const session of sessions) session.close();
+    },
   };
 }

@@ -1,20 +1,37 @@
 /**
  * @module test/xnu/scenario
  * Ready-made model machines. `createMacScenario()` is a Mac on Ethernet as `netstat -rn`
- * shows one (lo0, gif0, stf0, en0 = index 4 at 192.168.1.10/24 behind 192.168.1.1, with the
- * unscoped and the configd-scoped default), built by writing configd's real RTM_ADD
- * requests through a routing socket. `addTunnel()` is wireguard-go + `ifconfig`.
+ * shows one: lo0, gif0, stf0, en0 = index 4 at 192.168.1.10/24 behind 192.168.1.1. Its
+ * table is built the way a Mac builds it: configd starts (the dynamic store model with
+ * IPMonitor, PreferencesMonitor and IPConfiguration in it), IPConfiguration binds en0's
+ * DHCP lease and publishes en0's service, and IPMonitor writes the routes with real RTM_ADD
+ * messages. So en0 has the unscoped default and **no scoped default**: IPMonitor keeps one
+ * route per destination and interface, and en0's only default is the primary's, unscoped
+ * (configd-ipmonitor.md §3.2). `scopedDefault: true` adds `route add -ifscope en0 default
+ * 192.168.1.1` by another process, for tests about that shape.
+ *
+ * Drive it like a real Mac: `network.renew()` (a DHCP renewal rewrites en0's service and
+ * IPMonitor re-applies its routes), `network.roam(lease)`, `network.linkDown()`,
+ * `configd.restart()`, then `await configd.settle()`. `addTunnel()` is wireguard-go +
+ * `ifconfig`.
  *
  * Not in the table: ARP/ND clones (e.g. `192.168.1.1 … UHLWIir`) and 224.0.0.251 entries,
  * which the model does not create (no protocol cloning).
  */
 import { AF, IFF, IFT, RTA, RTAX, RTF, RTM } from './constants.js';
+import { DynamicStore } from './dynamic-store.js';
+import { XnuIPConfiguration, XnuPreferencesMonitor, type Lease } from './ipconfiguration.js';
+import { XnuIPMonitor } from './ipmonitor.js';
 import { XnuKernel, type XnuInterface } from './kernel.js';
 import { buildRouteRequest, parseIPv4, prefixMask, sockaddrDl, sockaddrIn } from './wire.js';
 
 export const EN0_MAC = Uint8Array.from([0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56]);
 /** configd's pid in the scenario (any non-zero pid works; it only shows up in echoes). */
 export const CONFIGD_PID = 53;
+/** en0's network service id (a UUID, as the preferences make them). */
+export const EN0_SERVICE = '2C9F7E1A-5B3D-4E6F-8A9B-0C1D2E3F4A5B';
+/** en0's DHCP lease in the default scenario. */
+export const EN0_LEASE: Lease = { address: '192.168.1.10', netmask: '255.255.255.0', router: '192.168.1.1', broadcast: '192.168.1.255' };
 
 export interface MacScenario {
   kernel: XnuKernel;
@@ -22,6 +39,12 @@ export interface MacScenario {
   en0: XnuInterface;
   /** wireguard-go creates a utun, then `ifconfig utunN <address> <peer> netmask 255.255.255.255`. */
   addTunnel(options?: TunnelOptions): XnuInterface;
+  /** configd: the dynamic store, with its plugins; `restart()`, `settle()`, `openSession()`. */
+  configd: DynamicStore;
+  ipmonitor: XnuIPMonitor;
+  preferences: XnuPreferencesMonitor;
+  /** en0's DHCP client: `renew()`, `roam(lease)`, `linkDown()`, `linkUp(lease)`. */
+  network: XnuIPConfiguration;
 }
 
 export interface TunnelOptions {
@@ -35,9 +58,9 @@ export interface TunnelOptions {
 }
 
 export interface MacScenarioOptions {
-  /** Leave out configd's scoped default (`default 192.168.1.1 UGScIg en0`). */
-  withoutScopedDefault?: boolean;
-  /** Leave out the unscoped default. */
+  /** Also a scoped en0 default (`default 192.168.1.1 UGScIg en0`), added by another process after boot. */
+  scopedDefault?: boolean;
+  /** en0's lease has no router: IPMonitor installs no default route at all (224/4 and broadcast still). */
   withoutDefault?: boolean;
 }
 
@@ -57,32 +80,43 @@ export function createMacScenario(options: MacScenarioOptions = {}): MacScenario
   });
   kernel.addIPv4Address('lo0', { address: '127.0.0.1', netmask: '255.0.0.0' });
   kernel.addIPv6Address('lo0', { address: '::1', prefixLength: 128 });
-  kernel.addIPv4Address('en0', { address: '192.168.1.10', netmask: '255.255.255.0', broadcast: '192.168.1.255' });
-  // netstat shows the subnet route as UCS on a real Mac; in_ifinit alone leaves it UC.
-  const subnet = kernel.lookup(AF.INET, parseIPv4('192.168.1.0'), prefixMask(24, 4));
-  if (subnet !== undefined) subnet.flags |= RTF.STATIC;
 
-  const configd = kernel.openSocket({ pid: CONFIGD_PID });
+  // Boot: the loopback network route (configd's flush leaves loopback alone), then configd.
+  const boot = kernel.openSocket({ pid: CONFIGD_PID });
   let seq = 0;
-  const add = (dst: string, bits: number, gateway: Uint8Array, flags: number, scope = 0): void => {
-    configd.write(buildRouteRequest({
+  const add = (dst: string, bits: number, gateway: Uint8Array, flags: number): void => {
+    boot.write(buildRouteRequest({
       type: RTM.ADD,
-      flags: flags | (scope !== 0 ? RTF.IFSCOPE : 0),
-      index: scope,
+      flags,
       seq: ++seq,
       addrs: { [RTAX.DST]: sockaddrIn(dst), [RTAX.GATEWAY]: gateway, [RTAX.NETMASK]: sockaddrIn(prefixMask(bits, 4)) },
     }));
   };
-  const link = linkGateway(en0);
   add('127.0.0.0', 8, sockaddrIn('127.0.0.1'), RTF.UP | RTF.CLONING | RTF.STATIC);
-  if (!options.withoutDefault) add('0.0.0.0', 0, sockaddrIn('192.168.1.1'), RTF.UP | RTF.GATEWAY | RTF.STATIC);
-  if (!options.withoutScopedDefault) add('0.0.0.0', 0, sockaddrIn('192.168.1.1'), RTF.UP | RTF.GATEWAY | RTF.STATIC, en0.index);
-  add('169.254.0.0', 16, link, RTF.UP | RTF.CLONING | RTF.STATIC);
-  add('192.168.1.1', 32, link, RTF.UP | RTF.CLONING | RTF.STATIC);
-  add('192.168.1.10', 32, link, RTF.UP | RTF.CLONING | RTF.STATIC);
-  add('224.0.0.0', 4, link, RTF.UP | RTF.CLONING | RTF.STATIC);
-  add('255.255.255.255', 32, link, RTF.UP | RTF.CLONING | RTF.STATIC);
-  configd.close();
+  boot.close();
+
+  const configd = new DynamicStore({ pid: CONFIGD_PID });
+  const ipmonitor = new XnuIPMonitor(configd, kernel);
+  const preferences = new XnuPreferencesMonitor(configd, [EN0_SERVICE]);
+  const lease: Lease = { ...EN0_LEASE };
+  if (options.withoutDefault) delete lease.router;
+  // IPConfiguration configures en0's address when it binds the lease; IPMonitor's subnet
+  // route then replaces in_ifinit's (EEXIST → delete → add), which is why a Mac shows it UCS.
+  const network = new XnuIPConfiguration(configd, kernel, { serviceId: EN0_SERVICE, interface: 'en0', lease });
+  configd.addPlugin(ipmonitor);
+  configd.addPlugin(preferences);
+  configd.addPlugin(network);
+  configd.start();
+  configd.deliverNow();
+
+  if (options.scopedDefault) {
+    const other = kernel.openSocket({ pid: CONFIGD_PID });
+    other.write(buildRouteRequest({
+      type: RTM.ADD, flags: RTF.UP | RTF.GATEWAY | RTF.STATIC | RTF.IFSCOPE, index: en0.index, seq: 1,
+      addrs: { [RTAX.DST]: sockaddrIn('0.0.0.0'), [RTAX.GATEWAY]: sockaddrIn('192.168.1.1'), [RTAX.NETMASK]: sockaddrIn(prefixMask(0, 4)) },
+    }));
+    other.close();
+  }
 
   const addTunnel = (t: TunnelOptions = {}): XnuInterface => {
     const utun = kernel.createUtun(t.name);
@@ -91,7 +125,7 @@ export function createMacScenario(options: MacScenarioOptions = {}): MacScenario
     kernel.addIPv4Address(utun.name, { address, peer: t.peer ?? address, netmask: t.netmask ?? '255.255.255.255' });
     return utun;
   };
-  return { kernel, lo0, en0, addTunnel };
+  return { kernel, lo0, en0, addTunnel, configd, ipmonitor, preferences, network };
 }
 
 /** RTA bits for tests that build requests by hand. */
