@@ -65,10 +65,13 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const destination = (i: number): string => `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`;
 
 let nsCounter = 0;
+const live = new Set<Namespace>();
+
 class Namespace {
   readonly name = `trb-${process.pid}-${nsCounter++}`;
   constructor() {
     sh('ip', ['netns', 'add', this.name]);
+    live.add(this);
     this.ip('link', 'set', 'lo', 'up');
   }
   ip(...args: string[]): string {
@@ -104,6 +107,7 @@ class Namespace {
     if (up) this.ip('link', 'set', 'tun0', 'up');
   }
   destroy(): void {
+    live.delete(this);
     spawnSync('ip', ['netns', 'del', this.name]);
   }
 }
@@ -305,7 +309,7 @@ async function benchRepair(n: number): Promise<void> {
     const readder = spawn('ip', ['netns', 'exec', ns.name, process.execPath, SELF, '--inner', 'readder'], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => readder.stdout.once('data', () => resolve()));
     const r = inner(ns, 'repair', ['--routes', String(n), '--count', String(count)]);
-    readder.kill('SIGKILL');
+    readder.kill('SIGTERM');
     return r.latency as number[];
   });
   const p50 = percentile(daemon, 50);
@@ -461,6 +465,7 @@ async function innerRepair(n: number, count: number): Promise<void> {
   );
   const requests = new native.RouteSocket(() => {}, () => {}, () => {}, {});
   const oif = Number(readFileSync('/sys/class/net/tun0/ifindex', 'utf8'));
+  let missed = 0;
   for (let k = 0; k < count; k++) {
     const dest = destination(Math.floor((k * 7919) % n));
     const replaced = new Promise<boolean>((resolve) => {
@@ -468,7 +473,10 @@ async function innerRepair(n: number, count: number): Promise<void> {
       setTimeout(() => resolve(false), 2000).unref();
     });
     requests.send(encodeDelRoute({ family: 'inet', destination: dest, gateway: null, oif, table: 254, priority: null }, k + 1, REQUEST_FLAGS.delete));
-    if (!(await replaced)) process.stderr.write(`repair: ${dest} was not replaced within 2 s\n`);
+    if (!(await replaced)) {
+      process.stderr.write(`repair: ${dest} was not replaced within 2 s\n`);
+      if (++missed >= 3) throw new Error('repair: three routes were not replaced; giving up');
+    }
     // Leave room between deletions: each is one repair, not a flap (and the confirm run may go).
     await sleep(30);
   }
@@ -484,7 +492,8 @@ async function innerReadder(): Promise<void> {
   const native = loadNative();
   const requests = new native.RouteSocket(() => {}, () => {}, () => {}, {});
   let seq = 1;
-  new native.RouteSocket(
+  // Kept referenced: an unreferenced socket object may be collected, and closed with it.
+  const listener = new native.RouteSocket(
     (bytes) => {
       for (const { message } of linuxCodec.walk(bytes).messages) {
         if (message.kind !== 'route' || message.header.type !== 25 || message.protocol !== 232 || message.destination === null) continue;
@@ -496,7 +505,9 @@ async function innerReadder(): Promise<void> {
     { groups: [7 /* RTNLGRP_IPV4_ROUTE */], receiveBufferSize: 8 << 20 },
   );
   process.stdout.write('ready\n');
-  await new Promise(() => {});
+  await new Promise<void>((resolve) => process.once('SIGTERM', resolve));
+  listener.close();
+  requests.close();
 }
 
 async function innerCodecs(count: number): Promise<void> {
@@ -580,6 +591,13 @@ async function main(): Promise<void> {
     process.stderr.write('bench: needs root on Linux (it creates network namespaces)\n');
     process.exitCode = 2;
     return;
+  }
+  // An interrupted run still removes its namespaces (their processes die with them).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const ns of live) ns.destroy();
+      process.exit(130);
+    });
   }
   const started = performance.now();
   process.stderr.write(`tunroute benchmarks${QUICK ? ' (quick: smoke test, figures not judged)' : ''}, ${ROUNDS} round(s)\n`);

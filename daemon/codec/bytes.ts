@@ -12,60 +12,77 @@ import { DecodeError } from '../errors.js';
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class ByteReader {
-  readonly bytes: Uint8Array;
-  /** Offset of `bytes[0]` in the outermost buffer, so errors point at the right byte. */
+  /** The whole buffer this reader is a window of; the window is [start, start + length). */
+  private readonly buffer: Uint8Array;
+  private readonly start: number;
+  readonly length: number;
+  /** Offset of the window's first byte in the outermost buffer, so errors point at the right byte. */
   readonly base: number;
-  private readonly view: DataView;
+  private window: Uint8Array | null;
 
-  constructor(bytes: Uint8Array, base = 0) {
-    this.bytes = bytes;
+  // A reader is a window (buffer, start, length) over bytes it never copies: a sub-reader per
+  // attribute or sockaddr costs one small object, with no DataView or subarray behind it.
+  constructor(bytes: Uint8Array, base = 0, start = 0, length = bytes.length - start) {
+    this.buffer = bytes;
+    this.start = start;
+    this.length = length;
     this.base = base;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.window = start === 0 && length === bytes.length ? bytes : null;
   }
 
-  get length(): number {
-    return this.bytes.length;
+  /** The window's bytes (a view, not a copy). */
+  get bytes(): Uint8Array {
+    this.window ??= this.buffer.subarray(this.start, this.start + this.length);
+    return this.window;
   }
 
   private check(offset: number, size: number, what: string): void {
-    if (!Number.isInteger(offset) || offset < 0 || offset + size > this.bytes.length) {
-      throw new DecodeError(this.base + Math.max(0, offset), `${what}: needs ${size} byte(s), ${Math.max(0, this.bytes.length - offset)} left`);
+    if (!(offset >= 0 && offset + size <= this.length && offset === Math.floor(offset))) {
+      throw new DecodeError(this.base + Math.max(0, offset), `${what}: needs ${size} byte(s), ${Math.max(0, this.length - offset)} left`);
     }
   }
 
   u8(offset: number, what = 'u8'): number {
     this.check(offset, 1, what);
-    return this.view.getUint8(offset);
+    return this.buffer[this.start + offset] as number;
   }
   u16(offset: number, what = 'u16'): number {
     this.check(offset, 2, what);
-    return this.view.getUint16(offset, HOST_LITTLE_ENDIAN);
+    const b = this.buffer;
+    const at = this.start + offset;
+    return HOST_LITTLE_ENDIAN ? (b[at] as number) | ((b[at + 1] as number) << 8) : ((b[at] as number) << 8) | (b[at + 1] as number);
   }
   u32(offset: number, what = 'u32'): number {
     this.check(offset, 4, what);
-    return this.view.getUint32(offset, HOST_LITTLE_ENDIAN);
+    const b = this.buffer;
+    const at = this.start + offset;
+    return HOST_LITTLE_ENDIAN
+      ? ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24)) >>> 0
+      : (((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)) >>> 0;
   }
   i32(offset: number, what = 'i32'): number {
-    this.check(offset, 4, what);
-    return this.view.getInt32(offset, HOST_LITTLE_ENDIAN);
+    return this.u32(offset, what) | 0;
   }
   u64(offset: number, what = 'u64'): bigint {
     this.check(offset, 8, what);
-    return this.view.getBigUint64(offset, HOST_LITTLE_ENDIAN);
+    const lo = BigInt(this.u32(offset + (HOST_LITTLE_ENDIAN ? 0 : 4)));
+    const hi = BigInt(this.u32(offset + (HOST_LITTLE_ENDIAN ? 4 : 0)));
+    return (hi << 32n) | lo;
   }
   /** A big-endian (network order) u16, for ports. */
   u16be(offset: number, what = 'u16be'): number {
     this.check(offset, 2, what);
-    return this.view.getUint16(offset, false);
+    return ((this.buffer[this.start + offset] as number) << 8) | (this.buffer[this.start + offset + 1] as number);
   }
   /** A copy-free view of `size` bytes at `offset`. */
   slice(offset: number, size: number, what = 'bytes'): Uint8Array {
     this.check(offset, size, what);
-    return this.bytes.subarray(offset, offset + size);
+    return this.buffer.subarray(this.start + offset, this.start + offset + size);
   }
   /** A reader over a sub-range, keeping absolute offsets in its errors. */
   sub(offset: number, size: number, what = 'bytes'): ByteReader {
-    return new ByteReader(this.slice(offset, size, what), this.base + offset);
+    this.check(offset, size, what);
+    return new ByteReader(this.buffer, this.base + offset, this.start + offset, size);
   }
 }
 

@@ -420,9 +420,17 @@ export function bitsFromNames(names: readonly string[], table: ConstantTable, pr
 
 /** The C name of a value in a table (e.g. 1 → "RTM_ADD"), or undefined. */
 export function nameOf(value: number, table: ConstantTable): string | undefined {
-  for (const [name, c] of Object.entries(table)) if (c.value === value) return name;
-  return undefined;
+  let names = NAMES_BY_VALUE.get(table);
+  if (names === undefined) {
+    // Built once per table: a message decoder asks for a name per message.
+    names = new Map();
+    for (const [name, c] of Object.entries(table)) if (!names.has(c.value)) names.set(c.value, name);
+    NAMES_BY_VALUE.set(table, names);
+  }
+  return names.get(value);
 }
+
+const NAMES_BY_VALUE = new WeakMap<ConstantTable, Map<number, string>>();
 
 /** netstat's letters for a flag word (`0x801` → `US`). */
 export function netstatLetters(flags: number): string {

@@ -152,19 +152,18 @@ const ipFamily = (sa: Sockaddr | undefined): IpFamily | null =>
   sa?.family === 'inet' || sa?.family === 'inet6' ? sa.family : null;
 
 function readMetrics(r: ByteReader, at: number): RouteMetrics {
-  const u = (i: number) => r.u32(at + i * 4, 'rt_metrics');
   return {
-    locks: u(0),
-    mtu: u(1),
-    hopcount: u(2),
+    locks: r.u32(at, 'rt_metrics'),
+    mtu: r.u32(at + 4, 'rt_metrics'),
+    hopcount: r.u32(at + 8, 'rt_metrics'),
     expire: r.i32(at + 12, 'rmx_expire'),
-    recvpipe: u(4),
-    sendpipe: u(5),
-    ssthresh: u(6),
-    rtt: u(7),
-    rttvar: u(8),
-    pksent: u(9),
-    filler: [u(10), u(11), u(12), u(13)],
+    recvpipe: r.u32(at + 16, 'rt_metrics'),
+    sendpipe: r.u32(at + 20, 'rt_metrics'),
+    ssthresh: r.u32(at + 24, 'rt_metrics'),
+    rtt: r.u32(at + 28, 'rt_metrics'),
+    rttvar: r.u32(at + 32, 'rt_metrics'),
+    pksent: r.u32(at + 36, 'rt_metrics'),
+    filler: [r.u32(at + 40, 'rt_metrics'), r.u32(at + 44, 'rt_metrics'), r.u32(at + 48, 'rt_metrics'), r.u32(at + 52, 'rt_metrics')],
   };
 }
 
@@ -181,15 +180,18 @@ function decodeAddrs(slots: Partial<Record<SlotName, RawSlot>>, maskFamily: (a: 
   return addrs;
 }
 
-/** The route's CIDR: RTF_HOST or no netmask → host; an empty DST is the kernel's 0.0.0.0 (§3.3). */
-function routeDestination(addrs: Addrs, flags: number): string | null {
+/**
+ * The route's CIDR: RTF_HOST or no netmask → host; an empty DST is the kernel's 0.0.0.0 (§3.3).
+ * The address bytes come from the raw slot, so the text is formatted once, never parsed back.
+ */
+function routeDestination(addrs: Addrs, slot: RawSlot | undefined, flags: number): string | null {
   const dst = addrs.dst;
-  if (dst === undefined) return null;
+  if (dst === undefined || slot === undefined) return null;
   let family: IpFamily;
   let bytes: Uint8Array;
   if (dst.family === 'inet' || dst.family === 'inet6') {
     family = dst.family;
-    bytes = parseIp(dst.address).bytes;
+    bytes = dst.family === 'inet' ? inetBytes(slot.bytes) : parseIp(dst.address).bytes;
   } else if (dst.family === 'empty') {
     family = 'inet';
     bytes = new Uint8Array(4);
@@ -209,16 +211,27 @@ function routeDestination(addrs: Addrs, flags: number): string | null {
   return `${formatIp(family, applyPrefix(bytes, prefix))}/${prefix}`;
 }
 
+/** sin_addr of a sockaddr_in's bytes (zero past a short sa_len). */
+function inetBytes(sockaddr: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4 && 4 + i < sockaddr.length; i++) out[i] = sockaddr[4 + i] as number;
+  return out;
+}
+
+const routeMaskFamily = (a: Addrs): IpFamily | null => (a.dst?.family === 'empty' ? 'inet' : ipFamily(a.dst));
+
 const parseRoute: Parse = (r, common, layout) => {
-  const addrs = decodeAddrs(splitSockaddrs(r.bytes, layout.size, common.addrBits, r.base), (a) =>
-    a.dst?.family === 'empty' ? 'inet' : ipFamily(a.dst),
-  );
-  const base = { ...common, addrs, kind: 'route' as const, header: layout.header as RouteMessage['header'] };
+  const slots = splitSockaddrs(r.bytes, layout.size, common.addrBits, r.base);
+  const addrs = decodeAddrs(slots, routeMaskFamily);
+  const header = layout.header as RouteMessage['header'];
   const scope = (common.flags & RTF.RTF_IFSCOPE.value) !== 0 ? common.index : null;
-  const destination = routeDestination(addrs, common.flags);
+  const destination = routeDestination(addrs, slots.dst, common.flags);
   if (layout.header === 'rt_msghdr_ext') {
     return {
-      ...base,
+      ...common,
+      addrs,
+      kind: 'route',
+      header,
       pid: r.i32(20, 'rtm_pid'),
       seq: r.i32(24, 'rtm_seq'),
       errno: r.i32(28, 'rtm_errno'),
@@ -238,12 +251,34 @@ const parseRoute: Parse = (r, common, layout) => {
       scope,
     };
   }
-  const tail = { use: r.u32(28, 'rtm_use'), inits: r.u32(32, 'rtm_inits'), metrics: readMetrics(r, 36), destination, scope };
+  // Built field by field, not by spreading partial objects into one another (a copy per spread).
+  const message: RouteMessage = {
+    type: common.type,
+    typeName: common.typeName,
+    version: common.version,
+    length: common.length,
+    index: common.index,
+    flags: common.flags,
+    addrBits: common.addrBits,
+    addrs,
+    kind: 'route',
+    header,
+    use: r.u32(28, 'rtm_use'),
+    inits: r.u32(32, 'rtm_inits'),
+    metrics: readMetrics(r, 36),
+    destination,
+    scope,
+  };
   if (layout.header === 'rt_msghdr2') {
-    return { ...base, refcnt: r.i32(16, 'rtm_refcnt'), parentFlags: r.u32(20, 'rtm_parentflags'), ...tail };
+    message.refcnt = r.i32(16, 'rtm_refcnt');
+    message.parentFlags = r.u32(20, 'rtm_parentflags');
+  } else {
+    // errno is at 24; golang/net reads 28 (rtm_use), a known bug (§1.12).
+    message.pid = r.i32(16, 'rtm_pid');
+    message.seq = r.i32(20, 'rtm_seq');
+    message.errno = r.i32(24, 'rtm_errno');
   }
-  // errno is at 24; golang/net reads 28 (rtm_use), a known bug (§1.12).
-  return { ...base, pid: r.i32(16, 'rtm_pid'), seq: r.i32(20, 'rtm_seq'), errno: r.i32(24, 'rtm_errno'), ...tail };
+  return message;
 };
 
 function readIfData(r: ByteReader, at: number, wide: boolean): InterfaceData {

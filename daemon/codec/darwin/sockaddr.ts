@@ -99,20 +99,21 @@ export function splitSockaddrs(message: Uint8Array, start: number, addrs: number
   const slots: Partial<Record<SlotName, RawSlot>> = {};
   let pos = start;
   const end = message.length;
-  RTAX_NAMES.forEach((name, bit) => {
-    if ((addrs & (1 << bit)) === 0) return;
+  for (let bit = 0; bit < RTAX_NAMES.length; bit++) {
+    if ((addrs & (1 << bit)) === 0) continue;
+    const name = RTAX_NAMES[bit] as SlotName;
     const left = end - pos;
     if (left < 4) {
       slots[name] = { offset: base + Math.min(pos, end), declared: 0, bytes: new Uint8Array(0) };
       pos = end;
-      return;
+      continue;
     }
     const declared = message[pos] ?? 0;
     // An empty slot keeps its 4 bytes so its (ignored) family byte can still be shown.
     const size = declared === 0 ? 4 : Math.min(declared, left);
     slots[name] = { offset: base + pos, declared, bytes: message.subarray(pos, pos + size) };
     pos += Math.min(roundup32(declared), left);
-  });
+  }
   return slots;
 }
 
@@ -141,8 +142,9 @@ export function decodeSockaddr(slot: Pick<RawSlot, 'bytes' | 'declared'>): Socka
   const af = bytes.length >= 2 ? (bytes[1] ?? 0) : -1;
   const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (af === AF.AF_INET.value) {
-    const b = zeroFilled(bytes, 16);
-    return { family: 'inet', length: declared, port: view(b).getUint16(2, false), address: formatIPv4(b.subarray(4, 8)) };
+    // The common case, read in place: bytes past a short sa_len read as zero, as the kernel fills them.
+    const at = (i: number): number => bytes[i] ?? 0;
+    return { family: 'inet', length: declared, port: (at(2) << 8) | at(3), address: `${at(4)}.${at(5)}.${at(6)}.${at(7)}` };
   }
   if (af === AF.AF_INET6.value) {
     const b = zeroFilled(bytes, 28);
@@ -197,8 +199,11 @@ export function decodeMask(slot: Pick<RawSlot, 'bytes' | 'declared'>, family: Ip
     else if (declared === 0) return { family: 'empty', af: bytes[1] ?? 0, length: 0 };
     else return { family: 'other', af: bytes[1] ?? 0, length: declared, bytes: bytes.slice() };
   }
-  const data = declared === 0 ? new Uint8Array(0) : bytes;
-  const b = fam === 'inet' ? zeroFilled(data, 16).slice(4, 8) : zeroFilled(data, 28).slice(8, 24);
+  // The mask's bytes start at the address's offset in the family's sockaddr; bytes past a
+  // trimmed mask's sa_len are zero.
+  const from = fam === 'inet' ? 4 : 8;
+  const b = new Uint8Array(fam === 'inet' ? 4 : 16);
+  if (declared !== 0) for (let i = 0; i < b.length && from + i < bytes.length; i++) b[i] = bytes[from + i] as number;
   return {
     family: fam,
     length: declared,

@@ -7,7 +7,7 @@
 import { constants as osConstants } from 'node:os';
 import { ByteReader, ByteWriter, align } from '../bytes.js';
 import { DecodeError } from '../../errors.js';
-import { formatIPv4, formatIPv6 } from '../../model/ip.js';
+import { formatIPv6 } from '../../model/ip.js';
 import { AF, ALIGN, LAYOUT, NLA_F, NLM_F, NLMSGERR_ATTR } from './constants.js';
 import { messageTypeName } from './names.js';
 
@@ -39,8 +39,62 @@ export function readHeader(r: ByteReader, offset = 0): NlHeader {
 
 // ---- attributes ----
 
-/** One attribute's payload, as a reader that keeps absolute offsets. Last one wins, as in the kernel's nla_parse. */
-export type Attributes = Map<number, ByteReader>;
+/**
+ * An rtattr list, indexed by type. Last one wins, as in the kernel's nla_parse. It keeps
+ * each payload's offset and length rather than a reader per attribute, so the fixed-size
+ * fields the daemon reads (u32s, IPv4 addresses) are read in place; get() makes a reader
+ * for the rest.
+ */
+export class Attributes {
+  private readonly r: ByteReader;
+  /** By type: the payload's offset in `r`, and its length. */
+  private readonly offsets: number[] = [];
+  private readonly lengths: number[] = [];
+  /** Types in the order first seen, for iteration. */
+  private readonly types: number[] = [];
+
+  constructor(r: ByteReader) {
+    this.r = r;
+  }
+
+  /** @internal readAttributes fills the table. */
+  put(type: number, offset: number, length: number): void {
+    if (this.offsets[type] === undefined) this.types.push(type);
+    this.offsets[type] = offset;
+    this.lengths[type] = length;
+  }
+
+  has(type: number): boolean {
+    return this.offsets[type] !== undefined;
+  }
+
+  /** The payload as a reader that keeps absolute offsets, or undefined when absent. */
+  get(type: number): ByteReader | undefined {
+    const offset = this.offsets[type];
+    return offset === undefined ? undefined : this.r.sub(offset, this.lengths[type] as number, 'rtattr payload');
+  }
+
+  /** A u32 payload read in place; null when absent; DecodeError when not exactly 4 bytes. */
+  u32(type: number, what: string): number | null {
+    const offset = this.offsets[type];
+    if (offset === undefined) return null;
+    if (this.lengths[type] !== 4) throw new DecodeError(this.r.base + offset, `${what}: expected 4 byte(s), got ${this.lengths[type]}`);
+    return this.r.u32(offset, what);
+  }
+
+  /** An IPv4 address payload read in place, or null when absent. */
+  ipv4(type: number, what: string): string | null {
+    const offset = this.offsets[type];
+    if (offset === undefined) return null;
+    if (this.lengths[type] !== 4) throw new DecodeError(this.r.base + offset, `${what}: expected 4 byte(s), got ${this.lengths[type]}`);
+    const r = this.r;
+    return `${r.u8(offset)}.${r.u8(offset + 1)}.${r.u8(offset + 2)}.${r.u8(offset + 3)}`;
+  }
+
+  *[Symbol.iterator](): IterableIterator<[number, ByteReader]> {
+    for (const type of this.types) yield [type, this.get(type) as ByteReader];
+  }
+}
 
 /**
  * Reads the rtattr list in `r` from `start` to its end. A length shorter than the rtattr
@@ -48,14 +102,14 @@ export type Attributes = Map<number, ByteReader>;
  * as the kernel does.
  */
 export function readAttributes(r: ByteReader, start: number): Attributes {
-  const attrs: Attributes = new Map();
+  const attrs = new Attributes(r);
   let pos = start;
   while (pos + RTATTR.size <= r.length) {
     const len = r.u16(pos + RTATTR.fields.rta_len.offset, 'rta_len');
     const type = r.u16(pos + RTATTR.fields.rta_type.offset, 'rta_type') & NLA_TYPE_MASK;
     if (len < RTATTR.size) throw new DecodeError(r.base + pos, `rta_len ${len} is shorter than the rtattr header`);
     if (pos + len > r.length) throw new DecodeError(r.base + pos, `rta_len ${len} runs past the end (${r.length - pos} byte(s) left)`);
-    attrs.set(type, r.sub(pos + RTATTR.size, len - RTATTR.size, 'rtattr payload'));
+    attrs.put(type, pos + RTATTR.size, len - RTATTR.size);
     pos += align(len, RTA_ALIGNTO);
   }
   return attrs;
@@ -73,10 +127,7 @@ export function attrU8(attrs: Attributes, type: number, what: string): number | 
 }
 
 export function attrU32(attrs: Attributes, type: number, what: string): number | null {
-  const a = attrs.get(type);
-  if (a === undefined) return null;
-  exactly(a, 4, what);
-  return a.u32(0, what);
+  return attrs.u32(type, what);
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -91,6 +142,7 @@ export function attrString(attrs: Attributes, type: number): string | null {
 
 /** An address of the message's family: 4 bytes for AF_INET, 16 for AF_INET6, hex for any other family. */
 export function attrAddress(attrs: Attributes, type: number, family: number, what: string): string | null {
+  if (family === AF.AF_INET.value) return attrs.ipv4(type, what);
   const a = attrs.get(type);
   if (a === undefined) return null;
   return formatAddress(a, family, what);
@@ -99,7 +151,7 @@ export function attrAddress(attrs: Attributes, type: number, family: number, wha
 export function formatAddress(a: ByteReader, family: number, what: string): string {
   if (family === AF.AF_INET.value) {
     exactly(a, 4, what);
-    return formatIPv4(a.bytes);
+    return `${a.u8(0)}.${a.u8(1)}.${a.u8(2)}.${a.u8(3)}`;
   }
   if (family === AF.AF_INET6.value) {
     exactly(a, 16, what);

@@ -20,6 +20,9 @@ import {
 
 const RTMSG = LAYOUT.rtmsg;
 
+/** The metrics of every route without RTA_METRICS: one shared empty map (most notifications have none). */
+const NO_METRICS: ReadonlyMap<number, number> = new Map<number, number>();
+
 export interface RouteBody {
   family: number;
   dstLen: number;
@@ -45,7 +48,7 @@ export interface RouteBody {
   /** RTAX_MTU from RTA_METRICS. */
   mtu: number | null;
   /** Every u32 metric in RTA_METRICS, by RTAX_* number. */
-  metrics: Map<number, number>;
+  metrics: ReadonlyMap<number, number>;
   mark: number | null;
   /** RTA_MULTIPATH's rtnexthop list, undecoded. */
   multipath: Uint8Array | null;
@@ -62,13 +65,15 @@ export function decodeRouteBody(r: ByteReader, _header: NlHeader): RouteBody {
 
   const dst = attrAddress(attrs, RTA.RTA_DST.value, family, 'RTA_DST') ?? zeroAddress(family);
   const src = attrAddress(attrs, RTA.RTA_SRC.value, family, 'RTA_SRC');
-  const metrics = new Map<number, number>();
   const mx = attrs.get(RTA.RTA_METRICS.value);
+  let metrics = NO_METRICS;
   if (mx !== undefined) {
+    const found = new Map<number, number>();
     for (const [type, a] of readAttributes(mx, 0)) {
       // RTAX_CC_ALGO is a string; every other metric is a u32.
-      if (a.length === 4) metrics.set(type, a.u32(0, 'RTAX value'));
+      if (a.length === 4) found.set(type, a.u32(0, 'RTAX value'));
     }
+    metrics = found;
   }
   const multipath = attrs.get(RTA.RTA_MULTIPATH.value);
   return {
