@@ -59,7 +59,7 @@ export interface Backend {
   deleteRule(rule: Rule): Promise<void>;
   /** The kernel key: the fields that make two routes the same kernel entry, as a string (indexes the engine's table view). */
   keyOf(route: Route | KernelRoute): string;
-  /** True when the kernel's route is the same entry as `route`: keyOf(kernel) === keyOf(route). */
+  /** True when the kernel's route is the same entry as `route`: the same as keyOf(kernel) === keyOf(route), without the strings. */
   sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean;
   /** True when the kernel's route already does what `route` asks (same key, gateway and interface). */
   satisfies(kernel: KernelRoute, route: Route): boolean;

@@ -177,7 +177,7 @@ export class DarwinBackend implements Backend {
   }
 
   sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean {
-    return this.keyOf(kernel) === this.keyOf(route);
+    return kernel.destination === route.destination && kernel.scope === route.scope;
   }
 
   satisfies(kernel: KernelRoute, route: Route): boolean {

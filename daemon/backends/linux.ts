@@ -263,7 +263,13 @@ export class LinuxBackend implements Backend {
   }
 
   sameKey(kernel: KernelRoute, route: Route | KernelRoute): boolean {
-    return this.keyOf(kernel) === this.keyOf(route);
+    // keyOf's fields, compared without building the strings.
+    return (
+      kernel.family === route.family &&
+      (kernel.table ?? MAIN) === (route.table ?? MAIN) &&
+      kernel.destination === route.destination &&
+      effectiveMetric(kernel) === effectiveMetric(route)
+    );
   }
 
   satisfies(kernel: KernelRoute, route: Route): boolean {

@@ -58,6 +58,19 @@ export interface Policy {
   readonly os: 'darwin' | 'linux';
 }
 
+/** A plan and what a run derives from it once: the keys of its routes and the routes it wants. */
+interface PlanCache {
+  policy: Policy;
+  /** The facts it was made from, as JSON. */
+  facts: string;
+  desired: DesiredState;
+  /** routeKey of each action's route, by action index ('' for rules). */
+  routeKeys: string[];
+  /** The routes it adds or ensures, by the backend's kernel key. */
+  wanted: Map<string, Route>;
+  wantedRouteKeys: Set<string>;
+}
+
 export interface EngineOptions {
   backend: Backend;
   journal: Journal;
@@ -87,7 +100,7 @@ export class Engine {
   /** Routes we installed and saw in place, by key: a later absence is a deletion by someone else. */
   private installed = new Map<string, Route>();
   /** The current run's view of the kernel table. */
-  private table = new TableView([], (r) => this.backend.keyOf(r));
+  private table = new TableView([], (k, r) => this.backend.sameKey(k, r));
   /** The last applied plan's routes, by kernel key: what a kernel event is checked against. */
   private wanted = new Map<string, Route>();
   private readonly window = new WriteWindow(WRITE_WINDOW);
@@ -96,6 +109,7 @@ export class Engine {
   /** Writes whose outcome was lost (the request socket overflowed): the next snapshot tells. */
   private unknownOutcomes = 0;
   private confirm: NodeJS.Timeout | null = null;
+  private lastPlan: PlanCache | null = null;
   /** Route events that could not change the plan or our routes, skipped without a reconcile. */
   private ignoredEvents = 0;
   private lastTunnel: { name: string; index: number } | null = null;
@@ -221,6 +235,23 @@ export class Engine {
     this.confirm.unref();
   }
 
+  /**
+   * The policy's desired state for these facts. The plan is a pure function of the policy
+   * and the facts, and the facts are small (tunnel, physical defaults, contested routes), so
+   * a run whose facts did not change reuses the last plan instead of re-planning every route.
+   */
+  private desire(facts: Facts): PlanCache {
+    const key = JSON.stringify(facts);
+    if (this.lastPlan?.policy !== this.policy || this.lastPlan.facts !== key) {
+      const desired = this.policy.desire(facts);
+      const routeKeys = desired.actions.map((a) => ('route' in a ? routeKey(a.route) : ''));
+      const wanted = new Map<string, Route>();
+      for (const a of desired.actions) if (a.kind === 'add' || a.kind === 'ensure' || a.kind === 'demote-to-scoped') wanted.set(this.backend.keyOf(a.route), a.route);
+      this.lastPlan = { policy: this.policy, facts: key, desired, routeKeys, wanted, wantedRouteKeys: new Set([...wanted.values()].map(routeKey)) };
+    }
+    return this.lastPlan;
+  }
+
   private get stopRequested(): boolean {
     return this.state === 'stopping' || this.state === 'stopped';
   }
@@ -260,8 +291,7 @@ export class Engine {
     this.lastTunnel = { name: tunnel.name, index: tunnel.index };
 
     const facts = deriveFacts(snap, tunnel, this.policy.os, this.journal.moved);
-    const desired = this.policy.desire(facts);
-    const changes = await this.apply(snap, desired, reason);
+    const changes = await this.apply(snap, this.desire(facts), reason);
     if (changes > 0 || this.state !== 'installed') {
       if (reason === 'periodic' && changes > 0) this.log.warn({ changes }, 'periodic reconcile found drift and repaired it');
       this.setState('installed');
@@ -273,19 +303,22 @@ export class Engine {
    * planner's order (endpoint routes, scoped copies, removals, tunnel routes, rules).
    * Returns the number of kernel changes made.
    */
-  private async apply(snap: KernelSnapshot, desired: DesiredState, reason: string): Promise<number> {
+  private async apply(snap: KernelSnapshot, plan: PlanCache, reason: string): Promise<number> {
+    const { desired, routeKeys, wanted } = plan;
     this.changes = 0;
     // The run's own view of the table, kept current as it makes changes, so a route moved
     // aside early in the run frees its key for the tunnel route later in the same run.
-    this.table = new TableView(snap.routes, (r) => this.backend.keyOf(r));
-    const wanted = new Map<string, Route>();
+    this.table = new TableView(snap.routes, (k, r) => this.backend.sameKey(k, r));
+    // Our routes found in place: every other tagged route is stale.
+    const kept = new Set<KernelRoute>();
     const wantedRules = new Set<string>();
     const presentRules = new Set(snap.rules.map(ruleKey));
     // Adds are pipelined; a change of origin (endpoint routes, then tunnel routes) and any
     // other action wait for the writes before them, so each group is in place before the next.
     let origin: Route['origin'] | null = null;
 
-    for (const action of desired.actions) {
+    for (let i = 0; i < desired.actions.length; i++) {
+      const action = desired.actions[i] as Action;
       // A stop takes over: the writes in flight finish, the sweep removes everything.
       if (this.stopRequested) break;
       switch (action.kind) {
@@ -296,13 +329,21 @@ export class Engine {
             await this.window.drain();
             origin = action.route.origin;
           }
-          wanted.set(this.backend.keyOf(action.route), action.route);
+        {
+          const current = this.table.get(action.route);
+          // Already so (the common case in a run): no write, and no promise per route.
+          if (current && this.backend.satisfies(current, action.route)) {
+            this.installed.set(routeKeys[i] as string, action.route);
+            kept.add(current);
+            break;
+          }
           // 'ensure' and 'demote-to-scoped': the kernel or the system may hold this route already
           // (the tunnel address's host route, configd's scoped default): EEXIST there is normal and
           // the route is adopted. An excluded prefix only has to stay on the physical side; the
           // LAN's own route does that.
-          await this.ensureRoute(action.route, this.table.get(action.route), reason, action.kind !== 'add' || action.route.origin === 'exclude');
+          await this.ensureRoute(action.route, current, reason, action.kind !== 'add' || action.route.origin === 'exclude');
           break;
+        }
         case 'remove-unscoped': {
           await this.window.drain();
           const current = this.table.get(action.route);
@@ -337,14 +378,16 @@ export class Engine {
 
     // Physical routes we moved that no longer need to be away (reloaded profile, other mode).
     const removing = new Set(desired.actions.filter((a) => a.kind === 'remove-unscoped').map((a) => routeKey((a as { route: Route }).route)));
-    const wantedKeys = new Set([...wanted.values()].map(routeKey));
-    const toRestore = this.journal.moved.filter((m) => !removing.has(routeKey(m)) && !wantedKeys.has(routeKey(m)));
+    const toRestore = this.journal.moved.filter((m) => !removing.has(routeKey(m)) && !plan.wantedRouteKeys.has(routeKey(m)));
     // Our routes nobody wants any more (old gateway, reloaded profile, old tunnel index). The
     // copies that stood in for a route being restored go after it is back, as in the sweep.
+    // A tagged route this run did not find in place or write is one of those, unless a
+    // wanted route it satisfies was written over it this run.
     const stale: KernelRoute[] = [];
     for (const k of this.table.routes()) {
-      const w = k.tagged ? wanted.get(this.backend.keyOf(k)) : undefined;
-      if (k.tagged && !(w && this.backend.satisfies(k, w))) stale.push(k);
+      if (!k.tagged || kept.has(k)) continue;
+      const w = wanted.get(this.backend.keyOf(k));
+      if (!(w && this.backend.satisfies(k, w))) stale.push(k);
     }
     const standIn = (k: KernelRoute): boolean => toRestore.some((m) => m.destination === k.destination && m.index === k.index);
     const removeStale = async (routes: KernelRoute[]): Promise<void> => {

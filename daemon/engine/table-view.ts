@@ -1,48 +1,50 @@
 /**
  * @module engine/table-view
- * One reconcile run's view of the kernel table, indexed by the backend's kernel key (the
- * fields that make two routes the same kernel entry). Looking a planned route up, adding
- * the route just written and forgetting the route just deleted each cost O(1), so a run
- * is linear in the table instead of table × plan.
+ * One reconcile run's view of the kernel table, indexed for the questions a run asks:
+ * "which kernel route holds this route's key?" and "forget the route just deleted". Routes
+ * are bucketed by destination (a string the decoder made anyway, so no key is built per
+ * route); a bucket holds the few routes to one destination (other tables, metrics or
+ * scopes) and the backend's sameKey picks the one. Each question is O(1), so a run is
+ * linear in the table instead of table × plan.
  */
 import type { KernelRoute } from '../backends/backend.js';
 import type { Route } from '../model/route.js';
 
 export class TableView {
-  /** Usually one route per key; the kernel can hold more (IPv6 multipath), first seen first. */
-  private readonly byKey = new Map<string, KernelRoute[]>();
-  private readonly keyOf: (route: Route | KernelRoute) => string;
+  private readonly byDestination = new Map<string, KernelRoute[]>();
+  private readonly sameKey: (kernel: KernelRoute, route: Route | KernelRoute) => boolean;
 
-  constructor(routes: Iterable<KernelRoute>, keyOf: (route: Route | KernelRoute) => string) {
-    this.keyOf = keyOf;
+  constructor(routes: Iterable<KernelRoute>, sameKey: (kernel: KernelRoute, route: Route | KernelRoute) => boolean) {
+    this.sameKey = sameKey;
     for (const route of routes) this.add(route);
   }
 
-  /** The kernel route holding `route`'s key, if any. */
+  /** The kernel route holding `route`'s key, if any (the first seen, when the kernel holds several: IPv6 multipath). */
   get(route: Route | KernelRoute): KernelRoute | undefined {
-    return this.byKey.get(this.keyOf(route))?.[0];
+    const bucket = this.byDestination.get(route.destination);
+    if (bucket === undefined) return undefined;
+    for (const k of bucket) if (this.sameKey(k, route)) return k;
+    return undefined;
   }
 
   add(route: KernelRoute): void {
-    const key = this.keyOf(route);
-    const list = this.byKey.get(key);
-    if (list) list.push(route);
-    else this.byKey.set(key, [route]);
+    const bucket = this.byDestination.get(route.destination);
+    if (bucket) bucket.push(route);
+    else this.byDestination.set(route.destination, [route]);
   }
 
-  /** Forgets exactly this entry (by identity); its key's other entries stay. */
+  /** Forgets exactly this entry (by identity); other entries with its key stay. */
   forget(route: KernelRoute): void {
-    const key = this.keyOf(route);
-    const list = this.byKey.get(key);
-    if (!list) return;
-    const at = list.indexOf(route);
+    const bucket = this.byDestination.get(route.destination);
+    if (!bucket) return;
+    const at = bucket.indexOf(route);
     if (at < 0) return;
-    if (list.length === 1) this.byKey.delete(key);
-    else list.splice(at, 1);
+    if (bucket.length === 1) this.byDestination.delete(route.destination);
+    else bucket.splice(at, 1);
   }
 
   /** Every route, in no particular order. */
   *routes(): IterableIterator<KernelRoute> {
-    for (const list of this.byKey.values()) yield* list;
+    for (const bucket of this.byDestination.values()) yield* bucket;
   }
 }

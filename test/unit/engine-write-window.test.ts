@@ -2,7 +2,8 @@
  * @module test/unit/engine-write-window
  * The engine's pipelining parts: WriteWindow never has more than `limit` writes in flight,
  * starts them in order, makes the producer wait, and reports a failed task at drain();
- * TableView finds, adds and forgets entries by kernel key, and forgets by identity.
+ * TableView finds, adds and forgets entries by kernel key (the backend's sameKey), and
+ * forgets by identity.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,7 +49,7 @@ test('TableView looks routes up by key and forgets exactly the entry given', () 
   const a = route('10.0.0.0/8', 1);
   const a2 = route('10.0.0.0/8', 1);
   const b = route('10.0.0.0/8', 2);
-  const view = new TableView([a, a2, b], (r) => `${r.destination}|${r.metric}`);
+  const view = new TableView([a, a2, b], (k, r) => k.destination === r.destination && k.metric === r.metric);
   assert.equal(view.get(route('10.0.0.0/8', 1)), a);
   view.forget(route('10.0.0.0/8', 1)); // same key, another object: not in the view
   assert.equal(view.get(a), a);
