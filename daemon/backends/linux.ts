@@ -37,7 +37,8 @@ export const LISTEN_GROUPS = [
 interface Pending {
   resolve: (messages: LinuxMessage[]) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  /** When the request times out (performance.now()). */
+  deadline: number;
   collected: LinuxMessage[];
 }
 
@@ -56,6 +57,7 @@ export class LinuxBackend implements Backend {
   private seq = Math.floor(Math.random() * 0x7fff0000) + 1;
   private readonly pending = new Map<number, Pending>();
   private snapshots: Promise<void> = Promise.resolve();
+  private timeout: NodeJS.Timeout | null = null;
   private malformed = 0;
   private overflows = 0;
 
@@ -98,19 +100,35 @@ export class LinuxBackend implements Backend {
     if (!socket) return Promise.reject(new Error('the netlink socket is not open'));
     const seq = this.nextSeq();
     return new Promise<LinuxMessage[]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(seq);
-        reject(systemError(110, 'ETIMEDOUT', 'netlink', `no reply to request ${seq} within ${REQUEST_TIMEOUT_MS} ms`));
-      }, REQUEST_TIMEOUT_MS);
-      this.pending.set(seq, { resolve, reject, timer, collected: [] });
+      this.pending.set(seq, { resolve, reject, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: [] });
+      this.armTimeout();
       try {
         socket.send(encode(seq));
       } catch (e) {
-        clearTimeout(timer);
         this.pending.delete(seq);
         reject(e as Error);
       }
     });
+  }
+
+  /**
+   * One timer for all requests in flight rather than one each (a pipelined batch has
+   * thousands): the map keeps sending order, so the first entry has the nearest deadline.
+   */
+  private armTimeout(): void {
+    if (this.timeout !== null) return;
+    const first = this.pending.values().next();
+    if (first.done) return;
+    this.timeout = setTimeout(() => {
+      this.timeout = null;
+      const now = performance.now();
+      for (const [seq, p] of this.pending) {
+        if (p.deadline > now) break;
+        this.pending.delete(seq);
+        p.reject(systemError(110, 'ETIMEDOUT', 'netlink', `no reply to request ${seq} within ${REQUEST_TIMEOUT_MS} ms`));
+      }
+      this.armTimeout();
+    }, Math.max(1, first.value.deadline - performance.now()));
   }
 
   private onReply(bytes: Uint8Array, sender: number): void {
@@ -121,7 +139,6 @@ export class LinuxBackend implements Backend {
       const p = this.pending.get(message.header.seq);
       if (!p) continue;
       if (message.kind === 'error' || message.kind === 'done') {
-        clearTimeout(p.timer);
         this.pending.delete(message.header.seq);
         if (message.kind === 'error' && message.errno !== 0) {
           p.reject(systemError(message.errno, message.code ?? `errno ${message.errno}`, 'netlink', message.extMessage ?? message.requestTypeName));
@@ -132,14 +149,20 @@ export class LinuxBackend implements Backend {
         p.collected.push(message);
       }
     }
+    // Nothing in flight: no timer keeps the process awake.
+    if (this.pending.size === 0 && this.timeout !== null) {
+      clearTimeout(this.timeout);
+      this.timeout = null;
+    }
   }
 
   private failAll(error: Error): void {
     for (const [seq, p] of this.pending) {
-      clearTimeout(p.timer);
       this.pending.delete(seq);
       p.reject(error);
     }
+    if (this.timeout !== null) clearTimeout(this.timeout);
+    this.timeout = null;
   }
 
   private dump(object: DumpObject): Promise<LinuxMessage[]> {

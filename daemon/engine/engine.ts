@@ -31,6 +31,8 @@ import { WriteWindow } from './write-window.js';
 const WRITE_WINDOW = 128;
 /** After a fast repair, the full reconcile that confirms the table waits this long for quiet. */
 const CONFIRM_AFTER_REPAIR_MS = 200;
+/** Route writes per run logged one line each at info; the rest of a bulk run goes to debug. */
+const LOG_EACH_WRITES = 50;
 
 export type Facts = PlanFacts;
 
@@ -106,6 +108,8 @@ export class Engine {
   private readonly window = new WriteWindow(WRITE_WINDOW);
   /** Kernel changes the current run made. */
   private changes = 0;
+  /** Writes since the last flushWriteLog (the current run's). */
+  private writesInRun = 0;
   /** Writes whose outcome was lost (the request socket overflowed): the next snapshot tells. */
   private unknownOutcomes = 0;
   private confirm: NodeJS.Timeout | null = null;
@@ -369,7 +373,10 @@ export class Engine {
       }
     }
     await this.window.drain();
-    if (this.stopRequested) return this.changes;
+    if (this.stopRequested) {
+      this.flushWriteLog();
+      return this.changes;
+    }
     this.wanted = wanted;
 
     for (const rule of snap.rules.filter((r) => r.tagged && !wantedRules.has(ruleKey(r)))) {
@@ -407,7 +414,16 @@ export class Engine {
       for (const moved of toRestore) this.changes += await this.restoreMoved(moved, routes);
     }
     await removeStale(stale.filter(standIn));
+    this.flushWriteLog();
     return this.changes;
+  }
+
+  /** Ends a run's write log: how many writes went to debug level only. */
+  private flushWriteLog(): void {
+    if (this.writesInRun > LOG_EACH_WRITES) {
+      this.log.info({ writes: this.writesInRun, logged: LOG_EACH_WRITES }, `route writes: ${this.writesInRun - LOG_EACH_WRITES} more in this run (each at debug level)`);
+    }
+    this.writesInRun = 0;
   }
 
   private async ensureRoute(route: Route, current: KernelRoute | undefined, reason: string, adopt: boolean): Promise<void> {
@@ -468,10 +484,13 @@ export class Engine {
 
   /** Runs one kernel write and logs it. EEXIST on an add and ESRCH on a delete mean it is already so. */
   private async write(action: string, route: Route | KernelRoute | null, op: () => Promise<void>, extra: Record<string, unknown> = {}): Promise<boolean> {
-    const fields = route ? describe(route) : {};
+    const fields = (): Record<string, unknown> => (route ? describe(route) : {});
+    // The first writes of a run are logged one by one at info; a bulk install or removal logs
+    // the rest at debug and says how many there were (flushWriteLog), not a line per route.
+    const level = this.writesInRun++ < LOG_EACH_WRITES ? 'info' : 'debug';
     try {
       await op();
-      this.log.info({ action, ...fields, ...extra, result: 'ok' }, `route ${action}`);
+      if (this.log.isLevelEnabled(level)) this.log[level]({ action, ...fields(), ...extra, result: 'ok' }, `route ${action}`);
       return true;
     } catch (e) {
       if (isSystemError(e) && e.code === 'ENOBUFS') {
@@ -479,12 +498,13 @@ export class Engine {
         // fresh snapshot knows, so another run (or sweep pass) follows instead of a failure.
         this.unknownOutcomes++;
         this.dirty = true;
-        this.log.warn({ action, ...fields, ...extra }, `route ${action}: outcome lost in a request socket overflow; re-checking`);
+        this.log.warn({ action, ...fields(), ...extra }, `route ${action}: outcome lost in a request socket overflow; re-checking`);
         return false;
       }
       if (isSystemError(e)) {
         const benign = (e.code === 'EEXIST' && !action.startsWith('remove')) || (e.code === 'ESRCH' && action.startsWith('remove'));
-        this.log[benign ? 'info' : 'warn']({ action, ...fields, ...extra, result: 'error', errno: e.code }, `route ${action}: ${e.code}`);
+        const errorLevel = benign ? level : 'warn';
+        if (this.log.isLevelEnabled(errorLevel)) this.log[errorLevel]({ action, ...fields(), ...extra, result: 'error', errno: e.code }, `route ${action}: ${e.code}`);
         return false;
       }
       throw e;
@@ -583,6 +603,7 @@ export class Engine {
     for (const moved of [...this.journal.moved]) restored += await this.restoreMoved(moved, untagged);
     await remove(copies);
     this.installed.clear();
+    this.flushWriteLog();
     return { removed, restored };
   }
 

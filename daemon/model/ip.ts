@@ -57,9 +57,38 @@ export function parseIp(text: string): { family: IpFamily; bytes: Uint8Array } {
   return parsed;
 }
 
+/**
+ * Dotted-quad IPv4 text to its 4 bytes, or null: exactly node:net's isIPv4 grammar (four
+ * decimal parts 0-255, no leading zeros, nothing else), by hand because it runs for every
+ * route a large profile or plan encodes.
+ */
+function parseIPv4(text: string): Uint8Array | null {
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // the end closes the last part like a '.'
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return null; // a leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return null;
+    } else if (c === 46) {
+      if (digits === 0 || part > 3) return null;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else {
+      return null;
+    }
+  }
+  return part === 4 ? out : null;
+}
+
 /** parseIp for untrusted text: null instead of an exception. A zone (fe80::1%en0) is not an address. */
 export function tryParseIp(text: string): { family: IpFamily; bytes: Uint8Array } | null {
-  if (isIPv4(text)) return { family: 'inet', bytes: Uint8Array.from(text.split('.').map(Number)) };
+  const v4 = parseIPv4(text);
+  if (v4 !== null) return { family: 'inet', bytes: v4 };
   // A zone ("fe80::1%en0") is not part of the address bytes: callers pass the scope separately.
   if (!isIPv6(text) || text.includes('%')) return null;
   let head = text;

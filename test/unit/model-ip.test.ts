@@ -1,0 +1,26 @@
+/**
+ * @module test/unit/model-ip
+ * model/ip's hand-written IPv4 parser accepts exactly what node:net's isIPv4 accepts, and
+ * yields the bytes written; checked on fixed edge cases and generated near-misses.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isIPv4 } from 'node:net';
+import { tryParseIp } from '../../daemon/model/ip.js';
+import { mulberry32 } from '../helpers/prng.js';
+
+test('tryParseIp takes exactly isIPv4 text as IPv4', () => {
+  const r = mulberry32(7);
+  const part = (): string => [String(Math.floor(r() * 300)), `0${Math.floor(r() * 9)}`, 'x', '', '-1', ' 1'][Math.floor(r() * 6)] as string;
+  const cases = ['1.2.3.4', '0.0.0.0', '255.255.255.255', '256.1.1.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1..2.3', '', '.1.2.3', '1.2.3.4.', '1.2.3.04', '0.0.0.0/8', '1.2.3.4 '];
+  for (let i = 0; i < 5000; i++) cases.push(Array.from({ length: 2 + Math.floor(r() * 4) }, part).join('.'));
+  for (const text of cases) {
+    const parsed = tryParseIp(text);
+    if (isIPv4(text)) {
+      assert.equal(parsed?.family, 'inet', text);
+      assert.equal(parsed?.bytes.join('.'), text);
+    } else {
+      assert.notEqual(parsed?.family, 'inet', text);
+    }
+  }
+});
