@@ -54,6 +54,8 @@ export interface Policy {
   tunnelName(): string | null;
   /** True when the interface has the address(es) the profile needs. */
   hasAddress(tunnel: KernelInterface): boolean;
+  /** Gathers what desire needs beyond the kernel (the tunnel's WireGuard peers); bounded in time, never throws. */
+  prepare?(tunnel: KernelInterface): Promise<void>;
   desire(facts: Facts): DesiredState;
   readonly os: 'darwin' | 'linux';
 }
@@ -259,6 +261,7 @@ export class Engine {
     }
     this.lastTunnel = { name: tunnel.name, index: tunnel.index };
 
+    await this.policy.prepare?.(tunnel);
     const facts = deriveFacts(snap, tunnel, this.policy.os, this.journal.moved);
     const desired = this.policy.desire(facts);
     const changes = await this.apply(snap, desired, reason);
