@@ -44,7 +44,8 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
     },
     prepare: peers ? (tunnel) => peers.prepare(tunnel.name) : undefined,
     desire(facts) {
-      const plan = planRoutes(profile, { ...facts, ...(peers?.facts() ? { peers: peers.facts() } : {}) });
+      const peerFacts = peers?.facts();
+      const plan = planRoutes(profile, peerFacts ? { ...facts, peers: peerFacts } : facts);
       const warnings = plan.warnings.join('\n');
       if (warnings !== lastWarnings) for (const w of plan.warnings) log.warn({ interface: facts.tunnel.name }, `plan: ${w}`);
       lastWarnings = warnings;

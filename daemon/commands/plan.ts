@@ -18,7 +18,7 @@ import type { ExistingRoute, PhysicalDefault, PlanFacts } from '../plan/facts.js
 import { formatPlanText, planJson } from '../plan/format.js';
 import { readLiveFacts } from './live-facts.js';
 import { MAIN_TABLE, planRoutes } from '../plan/plan.js';
-import { formatPeerFacts, needsPeers, peerFactsFromFlags, readPeerFactsOnce } from '../plan/peer-facts.js';
+import { formatPeerFacts, needsPeers, peerFactsFromFlags, readPeerFactsOnce } from './peer-facts.js';
 import { platformOption } from './check.js';
 
 const HELP = `usage: tunroute plan PROFILE [--os darwin|linux] [--json | --emit hex]

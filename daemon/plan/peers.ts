@@ -6,7 +6,7 @@
  * names and listed addresses always mean the same set.
  */
 import type { Family } from '../model/route.js';
-import { FAMILY_BITS, formatAddress, isDefault, parseAddress, parsePrefix, samePrefix, type Prefix } from '../profile/prefix.js';
+import { covers, FAMILY_BITS, formatAddress, formatPrefix, isDefault, parseAddress, parsePrefix, type Prefix } from '../profile/prefix.js';
 import type { Profile } from '../profile/profile.js';
 import type { PlanFacts } from './facts.js';
 
@@ -27,6 +27,7 @@ const shortKey = (hex: string): string => `${Buffer.from(hex, 'hex').toString('b
  */
 export function endpointAddresses(profile: Profile, facts: PlanFacts, warnings: string[], own: readonly string[] = []): PlannedEndpoint[] {
   const out: PlannedEndpoint[] = [];
+  const seen = new Set<string>();
   const push = (text: string, from: string): void => {
     const parsed = parseAddress(text);
     if (parsed === null) return;
@@ -35,7 +36,9 @@ export function endpointAddresses(profile: Profile, facts: PlanFacts, warnings: 
       warnings.push(`endpoint ${address} (${from}) is the tunnel's own address: it gets no route via the physical gateway`);
       return;
     }
-    if (!out.some((e) => e.address === address)) out.push({ family: parsed.family, address, from });
+    if (seen.has(address)) return;
+    seen.add(address);
+    out.push({ family: parsed.family, address, from });
   };
   profile.endpoints.forEach((e) => push(e.address, 'listed'));
   const peers = facts.peers;
@@ -60,11 +63,13 @@ export function endpointAddresses(profile: Profile, facts: PlanFacts, warnings: 
 /**
  * `routes: auto` in split mode: the peers' allowed IPs of the planned families. A default
  * (0.0.0.0/0, ::/0) is refused, since it would take the whole family out of split mode;
- * an allowed IP equal to an endpoint's host route or to an exclude is left to those.
+ * an allowed IP equal to an endpoint's host route or inside an exclude is left to those.
  */
 export function allowedIpRoutes(profile: Profile, facts: PlanFacts, families: readonly Family[], endpoints: readonly PlannedEndpoint[], warnings: string[]): Prefix[] {
   if (!profile.wireguard.autoRoutes || profile.mode !== 'split') return [];
   const out: Prefix[] = [];
+  const taken = new Set<string>();
+  const endpointHosts = new Map(endpoints.map((e) => [`${e.address}/${FAMILY_BITS[e.family]}`, e.address]));
   for (const peer of facts.peers?.peers ?? []) {
     for (const text of peer.allowedIps) {
       const parsed = parsePrefix(text);
@@ -74,16 +79,21 @@ export function allowedIpRoutes(profile: Profile, facts: PlanFacts, families: re
         warnings.push(`routes: auto: peer ${shortKey(peer.publicKey)} allows ${text}, the whole ${prefix.family === 'inet' ? 'IPv4' : 'IPv6'} internet: split mode refuses it, expected mode: full for a full tunnel`);
         continue;
       }
-      const endpoint = endpoints.find((e) => samePrefix(prefix, { ...(parseAddress(e.address) as { family: Family; value: bigint }), length: FAMILY_BITS[e.family] }));
-      if (endpoint) {
-        warnings.push(`routes: auto: allowed IP ${text} is the endpoint ${endpoint.address}, which must bypass the tunnel: left out`);
+      const canonical = formatPrefix(prefix);
+      const endpoint = endpointHosts.get(canonical);
+      if (endpoint !== undefined) {
+        warnings.push(`routes: auto: allowed IP ${text} is the endpoint ${endpoint}, which must bypass the tunnel: left out`);
         continue;
       }
-      if (profile.exclude.some((x) => samePrefix(x, prefix))) {
-        warnings.push(`routes: auto: allowed IP ${text} is also in exclude: left out`);
+      const excluded = profile.exclude.find((x) => covers(x, prefix));
+      if (excluded) {
+        // As check refuses for listed routes: the more specific tunnel route would defeat the exclude.
+        warnings.push(`routes: auto: allowed IP ${text} is inside exclude ${formatPrefix(excluded)}, which keeps it on the physical network: left out`);
         continue;
       }
-      if (!out.some((p) => samePrefix(p, prefix))) out.push(prefix);
+      if (taken.has(canonical)) continue;
+      taken.add(canonical);
+      out.push(prefix);
     }
   }
   return out;

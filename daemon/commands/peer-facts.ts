@@ -1,5 +1,5 @@
 /**
- * @module plan/peer-facts
+ * @module commands/peer-facts
  * The peers for `tunroute plan`: from `--endpoint`/`--allowed-ip` flags, or read once from
  * the live tunnel's UAPI socket and the system resolver, the way the daemon reads them;
  * and how they print above the plan.
@@ -10,7 +10,7 @@ import type { Platform, Profile } from '../profile/profile.js';
 import { parseEndpoint } from '../profile/schema.js';
 import { resolveWithSystem } from '../wireguard/peers.js';
 import { parseUapiEndpoint, uapiGet, uapiSocketPath, UapiError } from '../wireguard/uapi.js';
-import type { PeerFacts } from './facts.js';
+import type { PeerFacts } from '../plan/facts.js';
 
 export const PEER_FLAGS = '--endpoint A[:PORT] ... --allowed-ip PREFIX ...';
 
