@@ -17,6 +17,7 @@ import { createPolicy } from './policy.js';
 import { loadProfile } from './profile/load.js';
 import { formatProblem, type Problem } from './profile/problems.js';
 import type { Profile } from './profile/profile.js';
+import type { PeerFacts } from './plan/facts.js';
 import { PeerWatcher, type ResolveHost } from './wireguard/peers.js';
 
 export const EXIT_CODES = {
@@ -84,6 +85,11 @@ export class Daemon {
     engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log, peers) });
     for (const w of loaded.warnings ?? []) log.warn({ warning: formatProblem(w) }, 'profile warning');
     return { daemon: new Daemon(options, native, profile, log, engine, peers) };
+  }
+
+  /** The tunnel's peers and endpoint host names as last read, cheap to call (the status socket); undefined when the profile uses neither. */
+  get peerFacts(): PeerFacts | undefined {
+    return this.peers.facts();
   }
 
   get state(): EngineState {

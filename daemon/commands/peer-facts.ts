@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { parsePrefix } from '../profile/prefix.js';
 import type { Platform, Profile } from '../profile/profile.js';
 import { parseEndpoint } from '../profile/schema.js';
-import { resolveWithSystem } from '../wireguard/peers.js';
+import { peersOf, resolveWithSystem } from '../wireguard/peers.js';
 import { parseUapiEndpoint, uapiGet, uapiSocketPath, UapiError } from '../wireguard/uapi.js';
 import type { PeerFacts } from '../plan/facts.js';
 
@@ -55,7 +55,7 @@ export async function readPeerFactsOnce(profile: Profile, os: Platform, interfac
   const path = uapiSocketPath(interfaceName, options.directory);
   try {
     const device = await uapiGet(path, { timeoutMs: options.timeoutMs ?? 2000 });
-    return { source: path, error: null, peers: device.peers.map((p) => ({ publicKey: p.publicKey, endpoint: p.endpoint && { address: p.endpoint.address, port: p.endpoint.port }, allowedIps: p.allowedIps })), hosts };
+    return { source: path, error: null, peers: peersOf(device), hosts };
   } catch (e) {
     if (!(e instanceof UapiError)) throw e;
     return { source: path, error: e.message, peers: [], hosts };
@@ -71,7 +71,8 @@ export function formatPeerFacts(facts: PeerFacts): string {
     out.push(facts.error === null ? `Peers (from ${facts.source}):` : `Peers: not read (${facts.error})`);
     for (const p of facts.peers) {
       const endpoint = p.endpoint === null ? '(none yet)' : p.endpoint.address.includes(':') ? `[${p.endpoint.address}]:${p.endpoint.port}` : `${p.endpoint.address}:${p.endpoint.port}`;
-      out.push(`  peer ${keyText(p.publicKey)}  endpoint ${endpoint}  allowed IPs ${p.allowedIps.join(', ') || '(none)'}`);
+      const handshake = p.lastHandshake === undefined ? '' : p.lastHandshake === null ? '  no handshake yet' : `  handshake ${Math.max(0, Math.round(Date.now() / 1000 - p.lastHandshake))}s ago`;
+      out.push(`  peer ${keyText(p.publicKey)}  endpoint ${endpoint}  allowed IPs ${p.allowedIps.join(', ') || '(none)'}${handshake}`);
     }
     if (facts.error === null && facts.peers.length === 0) out.push('  (no peers)');
   }

@@ -42,7 +42,7 @@ export interface PeerFacts {
   source: string;
   /** Why the peers could not be read (the last read's failure); null when they were. Peers then hold the last good reading. */
   error: string | null;
-  peers: Array<{ publicKey: string; endpoint: { address: string; port: number } | null; allowedIps: string[] }>;
+  peers: Array<{ publicKey: string; endpoint: { address: string; port: number } | null; allowedIps: string[]; /** Unix seconds; null: none yet or not known (flags). Not used by the planner. */ lastHandshake?: number | null }>;
   /** Endpoint host names and their addresses ([] until one resolves; the last good ones while it fails). */
   hosts: Array<{ name: string; addresses: string[]; error: string | null }>;
 }

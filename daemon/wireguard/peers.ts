@@ -254,6 +254,7 @@ export class PeerWatcher {
   }
 }
 
-function peersOf(device: UapiDevice): PeerFacts['peers'] {
-  return device.peers.map((p) => ({ publicKey: p.publicKey, endpoint: p.endpoint && { address: p.endpoint.address, port: p.endpoint.port }, allowedIps: p.allowedIps }));
+/** A `get=1` answer as the planner's PeerFacts peers. */
+export function peersOf(device: UapiDevice): PeerFacts['peers'] {
+  return device.peers.map((p) => ({ publicKey: p.publicKey, endpoint: p.endpoint && { address: p.endpoint.address, port: p.endpoint.port }, allowedIps: p.allowedIps, lastHandshake: p.lastHandshake }));
 }
