@@ -110,6 +110,8 @@ export function parseGetAnswer(text: string): UapiDevice {
 
   const device: UapiDevice = { listenPort: null, fwmark: null, peers: [] };
   let peer: UapiPeer | null = null;
+  // The current peer's allowed IPs, for duplicates in O(1): a peer may carry thousands.
+  let allowed = new Set<string>();
   const keys = new Set<string>();
   lines.forEach((raw, i) => {
     const line = i + 1;
@@ -124,6 +126,7 @@ export function parseGetAnswer(text: string): UapiDevice {
       keys.add(value);
       peer = { publicKey: value, endpoint: null, allowedIps: [], lastHandshake: null, persistentKeepalive: null, rxBytes: null, txBytes: null };
       device.peers.push(peer);
+      allowed = new Set();
       return;
     }
     const current = peer as UapiPeer | null;
@@ -157,7 +160,10 @@ export function parseGetAnswer(text: string): UapiDevice {
         const prefix = parsed.ok ? parsed.prefix : parsed.reason === 'host-bits' ? parsed.network : null;
         if (prefix === null || !value.includes('/')) throw new UapiError('malformed', `allowed_ip=${JSON.stringify(value.slice(0, 80)).slice(1, -1)} is not a prefix`, { line });
         const text = formatPrefix(prefix);
-        if (!current.allowedIps.includes(text)) current.allowedIps.push(text);
+        if (!allowed.has(text)) {
+          allowed.add(text);
+          current.allowedIps.push(text);
+        }
         return;
       }
       case 'last_handshake_time_sec': {

@@ -107,7 +107,7 @@ test('endpoints as wireguard-go prints them', () => {
   for (const bad of ['203.0.113.7:65536', '[2001:db8::7]', 'host:51820', '1.2.3:4', '[2001:db8::7]:', '203.0.113.7: 1']) assert.equal(parseUapiEndpoint(bad), null, bad);
 });
 
-test('a very long answer (20,000 peers) parses, linearly', () => {
+test('a very long answer (20,000 peers, 2.7 MB) parses', () => {
   const lines: string[] = ['listen_port=51820'];
   for (let i = 0; i < 20_000; i++) {
     const key = i.toString(16).padStart(64, '0');
@@ -119,6 +119,14 @@ test('a very long answer (20,000 peers) parses, linearly', () => {
   assert.equal(device.peers.length, 20_000);
   assert.deepEqual(device.peers[19_999]!.allowedIps, ['10.78.31.0/24', 'fd00:4e1f::/64']);
   assert.equal(device.peers[258]!.endpoint?.address, '198.18.1.2');
+});
+
+test('one peer with 50,000 allowed IPs parses, duplicates kept once', () => {
+  const lines = [`public_key=${P1}`];
+  for (let i = 0; i < 50_000; i++) lines.push(`allowed_ip=10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`);
+  lines.push('allowed_ip=10.0.0.0/32');
+  const device = parseGetAnswer(`${lines.join('\n')}\nerrno=0\n\n`);
+  assert.equal(device.peers[0]!.allowedIps.length, 50_000);
 });
 
 test('fuzz: 20,000 mutated answers only ever throw UapiError', () => {
