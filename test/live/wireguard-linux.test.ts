@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ADDRESSES, World, worldRequirements } from '../../daemon/sandbox/world.js';
-import { DaemonProcess, writeProfile, type LogLine } from '../helpers/daemon-process.js';
+import { CLI, DaemonProcess, writeProfile, type LogLine } from '../helpers/daemon-process.js';
 
 const TAG = 'proto 232';
 const TARGET = ADDRESSES.target.v4;
@@ -23,7 +23,7 @@ async function world(t: TestContext): Promise<World | null> {
   return w;
 }
 
-function start(w: World, extra: string): DaemonProcess {
+function start(w: World, extra: string): DaemonProcess & { profile: string } {
   const { path } = writeProfile((dir) => `interface: {name: ${w.interfaces.tunnel.client}}
 address: ${ADDRESSES.tunnel.client.v4}
 wireguard: {pollInterval: 1s}
@@ -31,7 +31,7 @@ daemon:
   journal: ${join(dir, 'journal.json')}
   reconcileInterval: 2s
 ${extra}`);
-  return new DaemonProcess({ spawn: (cmd, args) => w.spawn('client', cmd, args) }, ['run', path]);
+  return Object.assign(new DaemonProcess({ spawn: (cmd, args) => w.spawn('client', cmd, args) }, ['run', path]), { profile: path });
 }
 
 const wg = (w: World, ...args: string[]): string => {
@@ -122,6 +122,11 @@ test('routes: auto (split): the allowed IPs become routes, and wg set allowed-ip
     assert.match(main(), endpointRoute('198.51.100.1'));
     assert.ok(w.ping('client', TARGET).ok, 'the allowed IP is reached through the tunnel');
     assert.ok(lastHandshake(w) > 0);
+
+    // `plan` on the live system shows what it read from the same socket.
+    const plan = w.exec('client', 'node', [CLI, 'plan', d.profile]);
+    assert.equal(plan.status, 0, plan.stderr);
+    assert.match(plan.stdout, new RegExp(`^Peers \\(from /var/run/wireguard/${dev}\\.sock\\):\n  peer \\S+  endpoint 198\\.51\\.100\\.1:51820  allowed IPs 172\\.16\\.99\\.0/24, 10\\.21\\.0\\.0/24  handshake \\d+s ago$`, 'm'));
 
     const mark = d.lines.length;
     wg(w, 'set', dev, 'peer', serverKey(w), 'allowed-ips', `${ADDRESSES.target.prefix.v4},10.22.0.0/24`);
