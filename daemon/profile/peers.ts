@@ -7,7 +7,7 @@
  * meaning and builds the normalised PeerOptions. The literal addresses in `endpoints` and
  * prefixes in `routes` stay with profile/validate, which skips the entries handled here.
  */
-import { DEFAULTS, type EndpointHost, type Mode, type PeerOptions } from './profile.js';
+import type { EndpointHost, Mode, PeerOptions } from './profile.js';
 import type { PathSegment } from './problems.js';
 import { formatDuration, parseDuration } from './units.js';
 
@@ -123,7 +123,7 @@ export function peerWarnings(raw: Raw, mode: Mode, options: PeerOptions, literal
   if (mode === 'full' && !options.autoEndpoints && options.hosts.length === 0 && literalEndpoints === 0) {
     out.push({
       path: raw.mode === undefined ? [] : ['mode'],
-      message: `mode ${DEFAULTS.mode === mode && raw.mode === undefined ? '(default) ' : ''}full with no endpoints: the tunnel may carry its own packets (wireguard-go's UDP socket follows the default route into the tunnel), expected endpoints: auto or the peers' addresses`,
+      message: `full mode${raw.mode === undefined ? ' (the default)' : ''} with no endpoints: the tunnel may carry its own packets (wireguard-go's UDP socket follows the default route into the tunnel), expected endpoints: auto or the peers' addresses`,
     });
   }
   return out;

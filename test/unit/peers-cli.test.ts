@@ -33,9 +33,9 @@ test('check: auto and host names are summarised; full mode with no endpoint warn
 
   const none = tunroute(['check', '--os', 'darwin', file('interface: {name: utun7}\nmode: full\n', 'bare.yaml')]);
   assert.equal(none.status, 0);
-  assert.match(none.stderr, /^.*bare\.yaml:2:7 mode: warning: mode full with no endpoints: the tunnel may carry its own packets .* expected endpoints: auto or the peers' addresses\n$/);
+  assert.match(none.stderr, /^.*bare\.yaml:2:7 mode: warning: full mode with no endpoints: the tunnel may carry its own packets .* expected endpoints: auto or the peers' addresses\n$/);
   const defaulted = tunroute(['check', '--os', 'darwin', file('interface: {name: utun7}\n', 'implicit.yaml')]);
-  assert.match(defaulted.stderr, /implicit\.yaml:1:1 \(profile\): warning: mode \(default\) full with no endpoints/);
+  assert.match(defaulted.stderr, /implicit\.yaml:1:1 \(profile\): warning: full mode \(the default\) with no endpoints/);
 });
 
 test('plan: --endpoint and --allowed-ip stand in for the socket', () => {
