@@ -29,6 +29,7 @@ function seedMachine(): MacScenario {
 async function start(mac: MacScenario, body: string, uapi: FakeUapi, resolveHost?: (name: string) => Promise<string[]>) {
   const dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-wg-'));
   const profilePath = join(dir, 'profile.yaml');
+  const write = (text: string): void => writeFileSync(profilePath, `interface: {name: utun7}\naddress: 10.10.10.2\nwireguard: {pollInterval: 1s, resolveInterval: 10s}\n${text}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`);
   writeFileSync(profilePath, `interface: {name: utun7}\naddress: 10.10.10.2\nwireguard: {pollInterval: 1s, resolveInterval: 10s}\n${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`);
   const logs: Log[] = [];
   const waiters: Array<() => void> = [];
@@ -59,7 +60,7 @@ async function start(mac: MacScenario, body: string, uapi: FakeUapi, resolveHost
   const rows = () => mac.kernel.netstat(2).map(({ destination, gateway, flags, netif }) => ({ destination, gateway, flags, netif }));
   const endpointRoutes = () => rows().filter((r) => r.netif === 'en0' && r.flags.includes('H') && r.flags.includes('1')).map((r) => `${r.destination} ${r.gateway} ${r.flags}`).sort();
   await daemon.start();
-  return { daemon, logs, waitFor, index, rows, endpointRoutes };
+  return { daemon, logs, waitFor, index, rows, endpointRoutes, write };
 }
 
 async function fakeUapi(peers: FakePeer[] = []): Promise<FakeUapi> {
@@ -162,4 +163,30 @@ test('endpoint host names: every address gets a route, next to the listed ones; 
   assert.deepEqual(asked, ['vpn.example.com']);
   assert.equal(uapi.requests, 0, 'no auto: the socket is never read');
   await h.daemon.stop('SIGTERM');
+});
+
+test('reload: listed endpoints to endpoints: auto and back, applied as a diff', async () => {
+  const mac = seedMachine();
+  const before = mac.kernel.routes();
+  const uapi = await fakeUapi([{ publicKey: peerKey(1), endpoint: '198.51.100.1:51820', allowedIps: ['0.0.0.0/0'] }]);
+  const h = await start(mac, 'mode: full\nendpoints: [203.0.113.9]\n', uapi);
+  await h.waitFor((l) => l.state === 'installed');
+  assert.deepEqual(h.endpointRoutes(), ['203.0.113.9 192.168.1.1 UGHS1']);
+  assert.equal(uapi.requests, 0);
+
+  let mark = h.logs.length;
+  h.write('mode: full\nendpoints: [auto, 203.0.113.9]\n');
+  await h.daemon.reload('test');
+  await h.waitFor((l) => l.action === 'add' && l.destination === '198.51.100.1/32', mark, 4000);
+  assert.deepEqual(h.endpointRoutes(), ['198.51.100.1 192.168.1.1 UGHS1', '203.0.113.9 192.168.1.1 UGHS1']);
+  assert.equal(h.logs.slice(mark).filter((l) => l.destination === '0.0.0.0/0' && typeof l.action === 'string').length, 0, 'the tunnel routes were not touched');
+
+  mark = h.logs.length;
+  h.write('mode: full\nendpoints: auto\n');
+  await h.daemon.reload('test');
+  await h.waitFor((l) => l.action === 'remove-stale' && l.destination === '203.0.113.9/32', mark, 4000);
+  assert.deepEqual(h.endpointRoutes(), ['198.51.100.1 192.168.1.1 UGHS1']);
+
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before);
 });
