@@ -17,6 +17,8 @@ import { createPolicy } from './policy.js';
 import { loadProfile } from './profile/load.js';
 import { formatProblem, type Problem } from './profile/problems.js';
 import type { Profile } from './profile/profile.js';
+import type { PeerFacts } from './plan/facts.js';
+import { PeerWatcher, type ResolveHost } from './wireguard/peers.js';
 
 export const EXIT_CODES = {
   /** Stopped by SIGTERM/SIGINT with the table restored. */
@@ -40,6 +42,8 @@ export interface DaemonOptions {
   /** Where the one-line startup errors go (stderr by default). */
   errorWrite?: (line: string) => void;
   isRoot?: boolean;
+  /** Tests: where the UAPI sockets are, the uid that must own them, and the host name resolver. */
+  peers?: { directory?: string; owner?: number; resolveHost?: ResolveHost; waitBudgetMs?: number };
 }
 
 export class Daemon {
@@ -47,14 +51,16 @@ export class Daemon {
   private profile: Profile;
   private readonly options: DaemonOptions;
   private readonly engine: Engine;
+  private readonly peers: PeerWatcher;
   private readonly watchers: FSWatcher[] = [];
   private stopping: Promise<number> | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
 
   private readonly native: NativeBinding;
 
-  private constructor(options: DaemonOptions, native: NativeBinding, profile: Profile, log: Logger, engine: Engine) {
+  private constructor(options: DaemonOptions, native: NativeBinding, profile: Profile, log: Logger, engine: Engine, peers: PeerWatcher) {
     this.options = options;
+    this.peers = peers;
     this.native = native;
     this.profile = profile;
     this.log = log;
@@ -74,8 +80,16 @@ export class Daemon {
     });
     const backend = createBackend(native, options.pid === undefined ? {} : { pid: options.pid });
     const journal = Journal.load(profile.daemon.journal, profile.file);
-    const engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log) });
-    return { daemon: new Daemon(options, native, profile, log, engine) };
+    let engine: Engine | null = null;
+    const peers = new PeerWatcher({ options: profile.wireguard, log, onChange: (why) => void engine?.trigger(why), ...options.peers });
+    engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log, peers) });
+    for (const w of loaded.warnings ?? []) log.warn({ warning: formatProblem(w) }, 'profile warning');
+    return { daemon: new Daemon(options, native, profile, log, engine, peers) };
+  }
+
+  /** The tunnel's peers and endpoint host names as last read, cheap to call (the status socket); undefined when the profile uses neither. */
+  get peerFacts(): PeerFacts | undefined {
+    return this.peers.facts();
   }
 
   get state(): EngineState {
@@ -105,7 +119,8 @@ export class Daemon {
     this.profile = loaded.profile;
     if (this.options.logLevel === undefined) this.log.level = loaded.profile.daemon.logLevel;
     if (nameFileChanged) this.watchNameFile();
-    await this.engine.reload(createPolicy(loaded.profile, this.native.platform, this.log));
+    this.peers.configure(loaded.profile.wireguard);
+    await this.engine.reload(createPolicy(loaded.profile, this.native.platform, this.log, this.peers));
     return true;
   }
 
@@ -141,6 +156,7 @@ export class Daemon {
 
   private async closeWatchers(): Promise<void> {
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.peers.close();
     await Promise.all([...this.watchers, ...(this.nameFileWatcher ? [this.nameFileWatcher] : [])].map((w) => w.close()));
   }
 

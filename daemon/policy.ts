@@ -11,11 +11,13 @@ import { DEFAULT_FLAP_LIMITS } from './engine/flap.js';
 import { planRoutes } from './plan/plan.js';
 import { resolveNameFile } from './profile/name-file.js';
 import type { Platform, Profile } from './profile/profile.js';
+import type { PeerWatcher } from './wireguard/peers.js';
 
 const addressPart = (cidr: string): string => cidr.split('/')[0] ?? cidr;
 const isLinkLocal6 = (address: string): boolean => /^fe[89ab]/i.test(address);
 
-export function createPolicy(profile: Profile, os: Platform, log: Logger): Policy {
+/** @param peers the daemon's PeerWatcher (endpoints: auto, routes: auto, host names); its facts go to the planner. */
+export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?: PeerWatcher): Policy {
   let lastNameFileReason: string | null = null;
   let lastWarnings = '';
   return {
@@ -40,8 +42,10 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger): Polic
       // No address in the profile: any IPv4 address (or a global IPv6 one when IPv6 is on) will do.
       return [...present].some((a) => (a.includes(':') ? profile.ipv6 && !isLinkLocal6(a) : true));
     },
+    prepare: peers ? (tunnel) => peers.prepare(tunnel.name) : undefined,
     desire(facts) {
-      const plan = planRoutes(profile, facts);
+      const peerFacts = peers?.facts();
+      const plan = planRoutes(profile, peerFacts ? { ...facts, peers: peerFacts } : facts);
       const warnings = plan.warnings.join('\n');
       if (warnings !== lastWarnings) for (const w of plan.warnings) log.warn({ interface: facts.tunnel.name }, `plan: ${w}`);
       lastWarnings = warnings;

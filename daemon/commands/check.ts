@@ -38,10 +38,16 @@ export function summary(profile: Profile): string {
     addresses,
     count(profile.routes.length, 'route'),
     count(profile.exclude.length, 'exclude', 'excludes'),
-    count(profile.endpoints.length, 'endpoint'),
+    endpointSummary(profile),
+    ...(profile.wireguard.autoRoutes ? [profile.mode === 'split' ? "routes: the peers' allowed IPs" : 'routes: auto (nothing extra in full mode)'] : []),
     `IPv6 ${profile.ipv6 ? 'on' : 'off'}`,
     `reconcile every ${formatDuration(profile.daemon.reconcileIntervalMs)}`,
   ].join(', ');
+}
+
+function endpointSummary(profile: Profile): string {
+  const parts = [...(profile.wireguard.autoEndpoints ? ["endpoints: the peers' own"] : []), ...(profile.endpoints.length > 0 ? [`${profile.endpoints.length} listed`] : []), ...(profile.wireguard.hosts.length > 0 ? [`${profile.wireguard.hosts.length} by host name`] : [])];
+  return parts.length === 0 ? '0 endpoints' : parts.length === 1 && profile.endpoints.length > 0 ? `${profile.endpoints.length} endpoint${profile.endpoints.length === 1 ? '' : 's'}` : parts.join(' + ');
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -62,6 +68,8 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(result.problems.map((p) => `${formatProblem(p)}\n`).join(''));
     return 1;
   }
+  // Warnings go to stderr with the problems' format, and leave the exit status 0.
+  process.stderr.write((result.warnings ?? []).map((w) => `${formatProblem({ ...w, message: `warning: ${w.message}` })}\n`).join(''));
   process.stdout.write(`${summary(result.profile)}\n`);
   return 0;
 }

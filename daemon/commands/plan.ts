@@ -18,12 +18,13 @@ import type { ExistingRoute, PhysicalDefault, PlanFacts } from '../plan/facts.js
 import { formatPlanText, planJson } from '../plan/format.js';
 import { readLiveFacts } from './live-facts.js';
 import { MAIN_TABLE, planRoutes } from '../plan/plan.js';
+import { formatPeerFacts, needsPeers, peerFactsFromFlags, readPeerFactsOnce } from './peer-facts.js';
 import { platformOption } from './check.js';
 
 const HELP = `usage: tunroute plan PROFILE [--os darwin|linux] [--json | --emit hex]
          [--interface NAME --index N] [--address A ...]
          [--gateway GW --gateway-interface IF --gateway-index N [--gateway-metric M]]
-         [--gateway6 GW6]
+         [--gateway6 GW6] [--endpoint A[:PORT] ...] [--allowed-ip PREFIX ...]
 
 Prints the routes and actions PROFILE would produce, without changing anything.
 
@@ -38,9 +39,13 @@ Prints the routes and actions PROFILE would produce, without changing anything.
   --gateway-index N       its interface index
   --gateway-metric M      Linux: the physical default's metric (default 0)
   --gateway6 GW6          the physical IPv6 default gateway, on the same interface
+  --endpoint A[:PORT]     a peer's endpoint, for endpoints: auto (repeatable)
+  --allowed-ip PREFIX     a peer's allowed IP, for routes: auto (repeatable)
 
 Facts not given are read from the live system. With --gateway, the physical side is
-taken to own the unscoped default route only.
+taken to own the unscoped default route only. With endpoints: auto or routes: auto, the
+peers are read from wireguard-go's UAPI socket unless --endpoint/--allowed-ip stand in
+for it; endpoint host names are resolved.
 `;
 
 function parse(args: string[]) {
@@ -63,6 +68,8 @@ const OPTIONS = {
   'gateway-index': { type: 'string' },
   'gateway-metric': { type: 'string' },
   gateway6: { type: 'string' },
+  endpoint: { type: 'string', multiple: true },
+  'allowed-ip': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -130,14 +137,21 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   const profile = loaded.profile;
-  const facts = factsFromFlags(values, os, profile) ?? (await readLiveFacts(os, values.interface ?? (profile.interface.kind === 'name' ? profile.interface.name : null)));
+  const kernelFacts = factsFromFlags(values, os, profile) ?? (await readLiveFacts(os, values.interface ?? (profile.interface.kind === 'name' ? profile.interface.name : null)));
+  const peerFlags = values.endpoint !== undefined || values['allowed-ip'] !== undefined;
+  const peers = peerFlags
+    ? peerFactsFromFlags(profile, values.endpoint ?? [], values['allowed-ip'] ?? [])
+    : needsPeers(profile)
+      ? await readPeerFactsOnce(profile, os, kernelFacts.tunnel.name)
+      : undefined;
+  const facts = peers ? { ...kernelFacts, peers } : kernelFacts;
   const plan = planRoutes(profile, facts);
   if (values.emit === 'hex') {
     process.stdout.write(emitMessages(plan, os).map((m) => `${Buffer.from(m).toString('hex')}\n`).join(''));
   } else if (values.json) {
-    process.stdout.write(`${JSON.stringify(planJson(plan), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...planJson(plan), ...(peers ? { peers } : {}) }, null, 2)}\n`);
   } else {
-    process.stdout.write(formatPlanText(plan));
+    process.stdout.write((peers ? formatPeerFacts(peers) : '') + formatPlanText(plan));
   }
   return 0;
 }

@@ -56,6 +56,8 @@ export interface Policy {
   tunnelName(): string | null;
   /** True when the interface has the address(es) the profile needs. */
   hasAddress(tunnel: KernelInterface): boolean;
+  /** Gathers what desire needs beyond the kernel (the tunnel's WireGuard peers); bounded in time, never throws. */
+  prepare?(tunnel: KernelInterface): Promise<void>;
   desire(facts: Facts): DesiredState;
   readonly os: 'darwin' | 'linux';
 }
@@ -294,6 +296,7 @@ export class Engine {
     }
     this.lastTunnel = { name: tunnel.name, index: tunnel.index };
 
+    await this.policy.prepare?.(tunnel);
     const facts = deriveFacts(snap, tunnel, this.policy.os, this.journal.moved);
     const changes = await this.apply(snap, this.desire(facts), reason);
     if (changes > 0 || this.state !== 'installed') {

@@ -32,8 +32,25 @@ export interface PhysicalDefault {
 /** A route as the kernel holds it: a Route without the planner's reason for it. */
 export type ExistingRoute = Omit<Route, 'origin'>;
 
+/**
+ * What the tunnel and DNS say now, for `endpoints: auto`, `routes: auto` and endpoint host
+ * names: read by the daemon (wireguard/peers), by `plan` on the live system, or given as
+ * `--endpoint`/`--allowed-ip` flags.
+ */
+export interface PeerFacts {
+  /** Where the peers came from: the UAPI socket's path, or "flags". */
+  source: string;
+  /** Why the peers could not be read (the last read's failure); null when they were. Peers then hold the last good reading. */
+  error: string | null;
+  peers: Array<{ publicKey: string; endpoint: { address: string; port: number } | null; allowedIps: string[]; /** Unix seconds; null: none yet or not known (flags). Not used by the planner. */ lastHandshake?: number | null }>;
+  /** Endpoint host names and their addresses ([] until one resolves; the last good ones while it fails). */
+  hosts: Array<{ name: string; addresses: string[]; error: string | null }>;
+}
+
 export interface PlanFacts {
   os: Platform;
+  /** Absent: no peer was read and no host name resolved (the profile needs none, or nothing answered yet). */
+  peers?: PeerFacts;
   tunnel: InterfaceFacts;
   /** At most one per family; none when offline. */
   physicalDefaults: PhysicalDefault[];

@@ -37,6 +37,7 @@ import type { Profile } from '../profile/profile.js';
 import { covers, FAMILY_BITS, formatAddress, formatPrefix, parseAddress, type Prefix } from '../profile/prefix.js';
 import { add, addRule, demoteToScoped, ensure, removeUnscoped, teardownOf, type Action } from './actions.js';
 import type { ExistingRoute, PhysicalDefault, PlanFacts } from './facts.js';
+import { allowedIpRoutes, endpointAddresses, type PlannedEndpoint } from './peers.js';
 
 export interface Plan {
   os: PlanFacts['os'];
@@ -76,11 +77,15 @@ interface Context {
   facts: PlanFacts;
   families: Family[];
   warnings: string[];
+  /** Listed, read from the tunnel (endpoints: auto) and resolved from host names. */
+  endpoints: PlannedEndpoint[];
 }
 
 export function planRoutes(profile: Profile, facts: PlanFacts): Plan {
   const families: Family[] = profile.ipv6 ? ['inet', 'inet6'] : ['inet'];
-  const ctx: Context = { profile, facts, families, warnings: [] };
+  const warnings: string[] = [];
+  const own = tunnelAddresses(profile, facts).map((a) => a.address);
+  const ctx: Context = { profile, facts, families, warnings, endpoints: endpointAddresses(profile, facts, warnings, own) };
   const bypass = bypassActions(ctx);
   const tunnel = facts.os === 'darwin' ? darwinTunnel(ctx) : linuxTunnel(ctx);
   // A listed route that is one the mode already installs (0.0.0.0/1 with split-default, the
@@ -152,7 +157,7 @@ function bypassActions(ctx: Context): Action[] {
       }),
     );
   };
-  for (const endpoint of profile.endpoints) {
+  for (const endpoint of ctx.endpoints) {
     const parsed = parseAddress(endpoint.address);
     if (parsed) bypass({ family: parsed.family, value: parsed.value, length: FAMILY_BITS[parsed.family] }, 'endpoint', 'endpoint');
   }
@@ -202,8 +207,10 @@ function defaultSet(ctx: Context, halves: boolean): string[] {
   return out;
 }
 
+/** `routes`, then (split mode, `routes: auto`) the peers' allowed IPs. */
 function listedRoutes(ctx: Context): Route[] {
-  return ctx.profile.routes.filter((p) => ctx.families.includes(p.family)).map((p) => linkRoute(ctx, formatPrefix(p)));
+  const auto = allowedIpRoutes(ctx.profile, ctx.facts, ctx.families, ctx.endpoints, ctx.warnings);
+  return [...ctx.profile.routes, ...auto].filter((p) => ctx.families.includes(p.family)).map((p) => linkRoute(ctx, formatPrefix(p)));
 }
 
 function asRoute(existing: ExistingRoute, origin: Route['origin']): Route {

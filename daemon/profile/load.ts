@@ -17,7 +17,7 @@ export interface LoadOptions {
   fs?: { readFile(path: string): string; stat(path: string): Pick<Stats, 'uid' | 'mode' | 'isFile'> };
 }
 
-export type LoadResult = { profile: Profile; problems?: undefined } | { problems: Problem[]; profile?: undefined };
+export type LoadResult = { profile: Profile; problems?: undefined; warnings?: Problem[] } | { problems: Problem[]; profile?: undefined };
 
 const nodeFs = {
   readFile: (path: string): string => readFileSync(path, 'utf8'),

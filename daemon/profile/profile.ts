@@ -28,6 +28,23 @@ export interface Endpoint {
   port: number | null;
 }
 
+/** An endpoint given by host name: resolved at start and again every `wireguard.resolveInterval`. */
+export interface EndpointHost {
+  name: string;
+  port: number | null;
+}
+
+/** What the tunnel itself supplies (`endpoints: auto`, `routes: auto`) and how often it is asked: see wireguard/peers. */
+export interface PeerOptions {
+  /** `endpoints: auto`: every peer's current endpoint, read from wireguard-go's UAPI socket. */
+  autoEndpoints: boolean;
+  /** `routes: auto`: split mode routes the peers' allowed IPs (full mode: nothing extra). */
+  autoRoutes: boolean;
+  hosts: EndpointHost[];
+  pollIntervalMs: number;
+  resolveIntervalMs: number;
+}
+
 export interface Profile {
   /** The file it came from, for messages. */
   file: string;
@@ -43,7 +60,9 @@ export interface Profile {
   strategy: FullTunnelStrategy;
   routes: Prefix[];
   exclude: Prefix[];
+  /** The endpoints written as addresses; `wireguard` has those read from the tunnel or resolved from names. */
   endpoints: Endpoint[];
+  wireguard: PeerOptions;
   multicast: boolean;
   broadcast: boolean;
   ipv6: boolean;

@@ -10,6 +10,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseAddress, parsePrefix } from './prefix.js';
 import { parseDuration, parseSize } from './units.js';
 import type { PathSegment } from './problems.js';
+import { AUTO, parseEndpointHost } from './peers.js';
 
 export const SCHEMA_URL = new URL('../../../config/profile.schema.json', import.meta.url);
 
@@ -26,9 +27,19 @@ export const FORMATS: Record<string, { noun: string; test: (text: string) => boo
     describe: (t) => `${JSON.stringify(t)} is not an IPv4 or IPv6 address, expected an address with an optional /length such as 10.10.10.2/32`,
   },
   'tunroute-endpoint': {
-    noun: 'an address such as 203.0.113.7:51820',
-    test: (t) => parseEndpoint(t) !== null,
-    describe: (t) => `${JSON.stringify(t)} is not an IP address, expected ADDRESS or ADDRESS:PORT ([ADDRESS]:PORT for IPv6); host names must be resolved first`,
+    noun: 'an endpoint such as 203.0.113.7:51820, vpn.example.com or auto',
+    test: (t) => t === AUTO || parseEndpoint(t) !== null || parseEndpointHost(t) !== null,
+    describe: (t) => `${JSON.stringify(t)} is not an IP address or host name, expected ADDRESS, ADDRESS:PORT, [ADDRESS]:PORT, HOST, HOST:PORT or auto`,
+  },
+  'tunroute-route': {
+    noun: 'a prefix such as 10.0.0.0/8, or auto',
+    test: (t) => t === AUTO || FORMATS['tunroute-prefix']!.test(t),
+    describe: (t) => FORMATS['tunroute-prefix']!.describe(t),
+  },
+  'tunroute-auto': {
+    noun: 'auto',
+    test: (t) => t === AUTO,
+    describe: (t) => `expected a list or auto, got the string ${JSON.stringify(t)}`,
   },
   'tunroute-duration': {
     noun: 'a duration with a unit such as 30s or 500ms',

@@ -12,6 +12,7 @@ import type { Family } from '../model/route.js';
 import { formatAddress, formatPrefix, hostPrefix, isDefault, parseAddress, parsePrefix, type Prefix } from './prefix.js';
 import { PrefixIndex, prefixKey } from './prefix-index.js';
 import { checkSchema, parseEndpoint, parseInterfaceAddress } from './schema.js';
+import { checkPeerOptions, peerWarnings } from './peers.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
 import { formatPath, locate, sortProblems, type PathSegment, type Problem } from './problems.js';
 import { defaultJournalPath, DEFAULTS, PROFILE_NAME_PATTERN, profileNameFromFile, RESERVED_LINUX_TABLES, type Endpoint, type InterfaceSource, type LogLevel, type Platform, type Profile, type TunnelAddress } from './profile.js';
@@ -20,7 +21,8 @@ export interface ValidateOptions {
   platform: Platform;
 }
 
-export type ValidationResult = { profile: Profile; problems?: undefined } | { problems: Problem[]; profile?: undefined };
+/** `warnings`: a valid profile that may still not do what its author meant (printed by check, logged by run). */
+export type ValidationResult = { profile: Profile; problems?: undefined; warnings?: Problem[] } | { problems: Problem[]; profile?: undefined };
 
 interface Found {
   path: PathSegment[];
@@ -62,13 +64,14 @@ export function validateProfileText(text: string, file: string, options: Validat
     return true;
   };
   let profile: Profile | null = null;
+  const warnings: Found[] = [];
   if (typeof value === 'object' && !Array.isArray(value)) {
-    profile = checkMeaning(value as Raw, file, options.platform, found, ok);
+    profile = checkMeaning(value as Raw, file, options.platform, found, ok, warnings);
   }
   if (found.length > 0 || profile === null) {
     return { problems: sortProblems(found.map((f) => toProblem(doc, lines, file, f))) };
   }
-  return { profile };
+  return { profile, warnings: sortProblems(warnings.map((f) => toProblem(doc, lines, file, f))) };
 }
 
 function toProblem(doc: Document, lines: LineCounter, file: string, f: Found): Problem {
@@ -101,7 +104,7 @@ interface Checks {
 }
 
 /** The checks after the schema; returns the normalised profile when its inputs were sound. */
-function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[], ok: (path: PathSegment[]) => boolean): Profile | null {
+function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[], ok: (path: PathSegment[]) => boolean, warnings: Found[]): Profile | null {
   const checks: Checks = {
     file,
     platform,
@@ -117,6 +120,9 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
   const routes = checkPrefixes(checks, 'routes');
   const exclude = checkPrefixes(checks, 'exclude');
   const endpoints = checkEndpoints(checks, addresses);
+  // auto, host names, wireguard.*: profile/peers
+  const wireguard = checkPeerOptions(raw, checks);
+  for (const w of peerWarnings(raw, checks.mode, wireguard, endpoints.list.length)) warnings.push({ ...w, at: 'value' });
   checkContradictions(checks, routes, exclude, endpoints, addresses);
   const mtu = checkMtu(checks);
   const linux = checkLinux(checks);
@@ -134,6 +140,7 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
     routes: routes.prefixes,
     exclude: exclude.prefixes,
     endpoints: endpoints.list,
+    wireguard,
     multicast: typeof raw.multicast === 'boolean' ? raw.multicast : DEFAULTS.multicast,
     broadcast: typeof raw.broadcast === 'boolean' ? raw.broadcast : DEFAULTS.broadcast,
     ipv6: checks.ipv6,

@@ -20,7 +20,8 @@ export class DaemonProcess {
   readonly exited: Promise<number | null>;
   private readonly waiters: Array<() => void> = [];
 
-  constructor(ns: Netns, args: string[]) {
+  /** `ns`: a test namespace, or anything that spawns inside one (the sandbox world's client). */
+  constructor(ns: Pick<Netns, 'spawn'>, args: string[]) {
     this.child = ns.spawn('node', [CLI, ...args, '--log-format', 'json']);
     let buffer = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {

@@ -1,0 +1,102 @@
+/**
+ * @module test/unit/plan-peers
+ * The planner with peers (plan/peers): which addresses get endpoint routes (listed, read
+ * with endpoints: auto, resolved from host names; each once; never the tunnel's own), and
+ * which allowed IPs become tunnel routes with routes: auto (split only; defaults refused;
+ * ones that are an endpoint or inside an exclude left out).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateProfileText } from '../../daemon/profile/validate.js';
+import type { Profile } from '../../daemon/profile/profile.js';
+import { planRoutes } from '../../daemon/plan/plan.js';
+import { allowedIpRoutes, endpointAddresses } from '../../daemon/plan/peers.js';
+import type { PeerFacts, PlanFacts } from '../../daemon/plan/facts.js';
+import { formatPrefix } from '../../daemon/profile/prefix.js';
+
+const KEY = (n: number): string => n.toString(16).padStart(64, '0');
+
+function profile(text: string): Profile {
+  const result = validateProfileText(`interface: {name: wg0}\naddress: 10.10.10.2\n${text}`, 'p.yaml', { platform: 'linux' });
+  assert.equal(result.problems, undefined, JSON.stringify(result.problems));
+  return result.profile as Profile;
+}
+
+function facts(peers?: PeerFacts): PlanFacts {
+  return {
+    os: 'linux',
+    tunnel: { name: 'wg0', index: 9, addresses: [] },
+    physicalDefaults: [{ family: 'inet', gateway: '192.168.1.1', interface: 'eth0', index: 2, metric: null }],
+    existing: [],
+    ...(peers ? { peers } : {}),
+  };
+}
+
+const peers = (list: PeerFacts['peers'], hosts: PeerFacts['hosts'] = [], error: string | null = null): PeerFacts => ({ source: '/var/run/wireguard/wg0.sock', error, peers: list, hosts });
+
+test('endpoint addresses: listed, then auto, then host names; each once; the tunnel address never', () => {
+  const p = profile('endpoints: [203.0.113.7, auto, vpn.example.com]\n');
+  const warnings: string[] = [];
+  const got = endpointAddresses(
+    p,
+    facts(
+      peers(
+        [
+          { publicKey: KEY(1), endpoint: { address: '198.51.100.1', port: 51820 }, allowedIps: [] },
+          { publicKey: KEY(2), endpoint: { address: '203.0.113.7', port: 51820 }, allowedIps: [] },
+          { publicKey: KEY(3), endpoint: null, allowedIps: [] },
+          { publicKey: KEY(4), endpoint: { address: '10.10.10.2', port: 1 }, allowedIps: [] },
+        ],
+        [{ name: 'vpn.example.com', addresses: ['198.51.100.1', '198.51.100.9'], error: null }],
+      ),
+    ),
+    warnings,
+    ['10.10.10.2'],
+  );
+  assert.deepEqual(got.map((e) => `${e.address} ${e.from}`), ['203.0.113.7 listed', '198.51.100.1 peer AAAAAAAA…', '198.51.100.9 vpn.example.com']);
+  assert.deepEqual(warnings, ['endpoint 10.10.10.2 (peer AAAAAAAA…) is the tunnel\'s own address: it gets no route via the physical gateway']);
+});
+
+test('endpoint addresses: unread peers and unresolved names are warnings, never routes', () => {
+  const p = profile('endpoints: [auto, vpn.example.com]\n');
+  const unread: string[] = [];
+  assert.deepEqual(endpointAddresses(p, facts(), unread), []);
+  assert.deepEqual(unread, ["the tunnel's peers have not been read yet: endpoints: auto and routes: auto add nothing for now", 'endpoint vpn.example.com has not been resolved yet: no route for it']);
+  const failing: string[] = [];
+  const kept = endpointAddresses(p, facts(peers([{ publicKey: KEY(1), endpoint: { address: '198.51.100.1', port: 1 }, allowedIps: [] }], [{ name: 'vpn.example.com', addresses: [], error: 'ENOTFOUND' }], 'timeout')), failing);
+  assert.deepEqual(kept.map((e) => e.address), ['198.51.100.1'], 'the last good reading still counts');
+  assert.deepEqual(failing, ["cannot read the tunnel's peers (timeout): using the last reading", 'endpoint vpn.example.com does not resolve (ENOTFOUND): no route for it']);
+});
+
+test('routes: auto in split mode: allowed IPs of planned families; defaults refused; endpoints and excluded ones left out', () => {
+  const p = profile('mode: split\nroutes: auto\nendpoints: auto\nexclude: [10.30.0.0/16]\n');
+  const f = facts(
+    peers([
+      { publicKey: KEY(1), endpoint: { address: '198.51.100.1', port: 51820 }, allowedIps: ['10.20.0.0/24', '0.0.0.0/0', 'fd00::/64', '198.51.100.1/32', '10.30.1.0/24'] },
+      { publicKey: KEY(2), endpoint: null, allowedIps: ['10.20.0.0/24', '10.40.0.0/16'] },
+    ]),
+  );
+  const warnings: string[] = [];
+  const endpoints = endpointAddresses(p, f, warnings);
+  const routes = allowedIpRoutes(p, f, ['inet'], endpoints, warnings).map(formatPrefix);
+  assert.deepEqual(routes, ['10.20.0.0/24', '10.40.0.0/16']);
+  assert.deepEqual(warnings, [
+    'routes: auto: peer AAAAAAAA… allows 0.0.0.0/0, the whole IPv4 internet: split mode refuses it, expected mode: full for a full tunnel',
+    'routes: auto: allowed IP 198.51.100.1/32 is the endpoint 198.51.100.1, which must bypass the tunnel: left out',
+    'routes: auto: allowed IP 10.30.1.0/24 is inside exclude 10.30.0.0/16, which keeps it on the physical network: left out',
+  ]);
+
+  const plan = planRoutes(p, f);
+  const tunnel = plan.routes.filter((r) => r.origin === 'tunnel' && r.table === 254).map((r) => `${r.destination} dev ${r.interface}`);
+  assert.deepEqual(tunnel, ['10.20.0.0/24 dev wg0', '10.40.0.0/16 dev wg0'], 'in main, through the tunnel');
+  assert.ok(plan.routes.some((r) => r.origin === 'endpoint' && r.destination === '198.51.100.1/32'));
+});
+
+test('routes: auto in full mode adds nothing; a listed route that is also allowed is planned once', () => {
+  const allowed = facts(peers([{ publicKey: KEY(1), endpoint: null, allowedIps: ['0.0.0.0/0', '10.20.0.0/24'] }]));
+  const full = planRoutes(profile('mode: full\nroutes: auto\nendpoints: [203.0.113.7]\n'), allowed);
+  assert.equal(full.routes.some((r) => r.destination === '10.20.0.0/24'), false);
+  assert.equal(full.warnings.some((w) => /refuses/.test(w)), false, 'full mode takes the default anyway');
+  const split = planRoutes(profile('mode: split\nroutes: [10.20.0.0/24, auto]\nendpoints: [203.0.113.7]\n'), allowed);
+  assert.equal(split.routes.filter((r) => r.destination === '10.20.0.0/24').length, 1);
+});
