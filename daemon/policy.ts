@@ -42,10 +42,14 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
       // No address in the profile: any IPv4 address (or a global IPv6 one when IPv6 is on) will do.
       return [...present].some((a) => (a.includes(':') ? profile.ipv6 && !isLinkLocal6(a) : true));
     },
-    prepare: peers ? (tunnel) => peers.prepare(tunnel.name) : undefined,
+    gather: peers
+      ? async (tunnel) => {
+          await peers.prepare(tunnel.name);
+          return { peers: peers.facts() };
+        }
+      : undefined,
     desire(facts) {
-      const peerFacts = peers?.facts();
-      const plan = planRoutes(profile, peerFacts ? { ...facts, peers: peerFacts } : facts);
+      const plan = planRoutes(profile, facts);
       const warnings = plan.warnings.join('\n');
       if (warnings !== lastWarnings) for (const w of plan.warnings) log.warn({ interface: facts.tunnel.name }, `plan: ${w}`);
       lastWarnings = warnings;

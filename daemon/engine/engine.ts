@@ -56,8 +56,12 @@ export interface Policy {
   tunnelName(): string | null;
   /** True when the interface has the address(es) the profile needs. */
   hasAddress(tunnel: KernelInterface): boolean;
-  /** Gathers what desire needs beyond the kernel (the tunnel's WireGuard peers); bounded in time, never throws. */
-  prepare?(tunnel: KernelInterface): Promise<void>;
+  /**
+   * The facts desire needs beyond the kernel (the tunnel's WireGuard peers); bounded in
+   * time, never throws. They join the kernel's facts, so a plan is a function of its facts
+   * alone and a changed peer is a changed plan.
+   */
+  gather?(tunnel: KernelInterface): Promise<Partial<Facts>>;
   desire(facts: Facts): DesiredState;
   readonly os: 'darwin' | 'linux';
 }
@@ -296,8 +300,8 @@ export class Engine {
     }
     this.lastTunnel = { name: tunnel.name, index: tunnel.index };
 
-    await this.policy.prepare?.(tunnel);
-    const facts = deriveFacts(snap, tunnel, this.policy.os, this.journal.moved);
+    const gathered = (await this.policy.gather?.(tunnel)) ?? {};
+    const facts: Facts = { ...deriveFacts(snap, tunnel, this.policy.os, this.journal.moved), ...gathered };
     const changes = await this.apply(snap, this.desire(facts), reason);
     if (changes > 0 || this.state !== 'installed') {
       if (reason === 'periodic' && changes > 0) this.log.warn({ changes }, 'periodic reconcile found drift and repaired it');
