@@ -18,6 +18,13 @@ export interface PlannedEndpoint {
   from: string;
 }
 
+/** Not unspecified, loopback or multicast: an address a route via the gateway makes sense for (a host name may resolve to anything). */
+function routable({ family, value }: { family: Family; value: bigint }): boolean {
+  if (value === 0n) return false;
+  if (family === 'inet') return value >> 24n !== 127n && value >> 28n !== 0xen && value !== 0xffffffffn;
+  return value !== 1n && value >> 120n !== 0xffn;
+}
+
 const shortKey = (hex: string): string => `${Buffer.from(hex, 'hex').toString('base64').slice(0, 8)}…`;
 
 /**
@@ -32,6 +39,10 @@ export function endpointAddresses(profile: Profile, facts: PlanFacts, warnings: 
     const parsed = parseAddress(text);
     if (parsed === null) return;
     const address = formatAddress(parsed.family, parsed.value);
+    if (!routable(parsed)) {
+      warnings.push(`endpoint ${address} (${from}) is not a unicast address outside this host: it gets no route`);
+      return;
+    }
     if (own.includes(address)) {
       warnings.push(`endpoint ${address} (${from}) is the tunnel's own address: it gets no route via the physical gateway`);
       return;

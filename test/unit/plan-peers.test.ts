@@ -47,14 +47,17 @@ test('endpoint addresses: listed, then auto, then host names; each once; the tun
           { publicKey: KEY(3), endpoint: null, allowedIps: [] },
           { publicKey: KEY(4), endpoint: { address: '10.10.10.2', port: 1 }, allowedIps: [] },
         ],
-        [{ name: 'vpn.example.com', addresses: ['198.51.100.1', '198.51.100.9'], error: null }],
+        [{ name: 'vpn.example.com', addresses: ['198.51.100.1', '198.51.100.9', '127.0.0.1'], error: null }],
       ),
     ),
     warnings,
     ['10.10.10.2'],
   );
   assert.deepEqual(got.map((e) => `${e.address} ${e.from}`), ['203.0.113.7 listed', '198.51.100.1 peer AAAAAAAA…', '198.51.100.9 vpn.example.com']);
-  assert.deepEqual(warnings, ['endpoint 10.10.10.2 (peer AAAAAAAA…) is the tunnel\'s own address: it gets no route via the physical gateway']);
+  assert.deepEqual(warnings, [
+    'endpoint 10.10.10.2 (peer AAAAAAAA…) is the tunnel\'s own address: it gets no route via the physical gateway',
+    'endpoint 127.0.0.1 (vpn.example.com) is not a unicast address outside this host: it gets no route',
+  ]);
 });
 
 test('endpoint addresses: unread peers and unresolved names are warnings, never routes', () => {
