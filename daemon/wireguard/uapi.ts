@@ -19,7 +19,7 @@ import { connect } from 'node:net';
 import { lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Family } from '../model/route.js';
-import { FAMILY_BITS, formatAddress, formatPrefix, parseAddress, parsePrefix } from '../profile/prefix.js';
+import { formatAddress, formatPrefix, parseAddress, parsePrefix } from '../profile/prefix.js';
 
 /** Where wireguard-go puts its sockets, on Linux and macOS alike (ipc/uapi_unix.go). */
 export const UAPI_DIRECTORY = '/var/run/wireguard';
@@ -201,7 +201,8 @@ export function parseSetAnswer(text: string): void {
 
 /**
  * Refuses a socket that root (or `owner`) does not own, or whose folder someone else could
- * write to (they could replace the socket). lstat: a symlink is not a socket.
+ * write to (they could replace the socket). lstat: a symlink is not a socket. The one place
+ * this module decides trust, so a shared file-trust check can take it over.
  */
 export async function checkSocketTrust(path: string, owner = 0): Promise<void> {
   const folder = dirname(path);
@@ -296,12 +297,7 @@ export async function uapiSet(path: string, lines: ReadonlyArray<readonly [strin
 }
 
 /** Sets the firewall mark of wireguard-go's UDP socket (Linux `fwmark`), for the policy strategy. 0 clears it. */
-export function setFwmark(path: string, mark: number, options: RequestOptions = {}): Promise<void> {
+export async function setFwmark(path: string, mark: number, options: RequestOptions = {}): Promise<void> {
   if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) throw new UapiError('malformed', `fwmark ${mark} is not a 32-bit unsigned integer`);
   return uapiSet(path, [['fwmark', String(mark)]], options);
-}
-
-/** The host prefix of an endpoint (for its route). */
-export function endpointHostPrefix(endpoint: { family: Family; address: string }): string {
-  return `${endpoint.address}/${FAMILY_BITS[endpoint.family]}`;
 }
