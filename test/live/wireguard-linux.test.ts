@@ -61,10 +61,31 @@ test('endpoints: auto: the endpoint route is read from wireguard-go and follows 
     assert.ok(lastHandshake(w) > 0, 'the handshake went over the physical path');
 
     // Roaming: the peer's endpoint moves; the new route comes before the old one goes.
+    // A continuous ping (every 200 ms for 3 s) runs across the move. Until tunroute reads the
+    // new endpoint (within the poll interval), wireguard-go's packets to it have no host
+    // route and follow the default into the tunnel, so pings sent in that gap are lost;
+    // every ping sent before the move and after the new route is in place gets its reply.
+    const pingStart = Date.now();
+    const pinger = w.spawn('client', 'ping', ['-n', '-i', '0.2', '-c', '15', TARGET]);
+    let pingOutput = '';
+    pinger.stdout?.on('data', (c: Buffer) => (pingOutput += c.toString()));
+    const pinged = new Promise((resolve) => pinger.once('exit', resolve));
+    await new Promise((r) => setTimeout(r, 500));
     let mark = d.lines.length;
+    const roamed = Date.now();
     wg(w, 'set', dev, 'peer', serverKey(w), 'endpoint', '198.51.100.2:51820');
     await d.waitFor((l) => l.action === 'remove-stale' && l.destination === '198.51.100.1/32', 8000, mark);
     const added = logged(d, 'add', '198.51.100.2/32', mark);
+    t.diagnostic(`the endpoint route moved ${Number(d.lines[added]?.time) - roamed} ms after wg set (poll interval 1 s)`);
+    await pinged;
+    const moved = Number(d.lines[added]?.time);
+    const replied = new Set([...pingOutput.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
+    const sentAt = (seq: number): number => pingStart + (seq - 1) * 200;
+    const seqs = Array.from({ length: 15 }, (_, i) => i + 1);
+    t.diagnostic(`continuous ping across the move: ${replied.size}/15 replies; lost ${seqs.filter((q) => !replied.has(q)).join(', ') || 'none'} (the route moved ${moved - roamed} ms after wg set)`);
+    for (const seq of seqs.filter((q) => sentAt(q) < roamed - 100 || sentAt(q) > moved + 300)) {
+      assert.ok(replied.has(seq), `ping ${seq}, sent ${sentAt(seq) - roamed} ms from the move, got its reply\n${pingOutput}`);
+    }
     assert.ok(added >= 0 && added < logged(d, 'remove-stale', '198.51.100.1/32', mark), 'added the new endpoint route before removing the old one');
     assert.match(main(), endpointRoute('198.51.100.2'));
     assert.doesNotMatch(main(), /^198\.51\.100\.1 /m);
