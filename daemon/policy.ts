@@ -9,6 +9,7 @@ import type { KernelInterface } from './backends/backend.js';
 import type { Policy } from './engine/engine.js';
 import { DEFAULT_FLAP_LIMITS } from './engine/flap.js';
 import { planRoutes } from './plan/plan.js';
+import { setFwmark, uapiSocketPath } from './wireguard/uapi.js';
 import { resolveNameFile } from './profile/name-file.js';
 import type { Platform, Profile } from './profile/profile.js';
 import type { PeerWatcher } from './wireguard/peers.js';
@@ -20,6 +21,26 @@ const isLinkLocal6 = (address: string): boolean => /^fe[89ab]/i.test(address);
 export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?: PeerWatcher): Policy {
   let lastNameFileReason: string | null = null;
   let lastWarnings = '';
+  // The policy strategy's `not fwmark M` rule, with the mark set by tunroute (linux.setFwmark).
+  const fwmark = profile.linux.fwmark;
+  const marks = os === 'linux' && profile.mode === 'full' && profile.strategy === 'policy' && profile.linux.setFwmark && fwmark !== null;
+  // The device (name#index) whose mark is set: wireguard-go forgets it only by restarting.
+  let marked: string | null = null;
+  /** Sets the mark through wireguard-go's UAPI socket once per device; resolves with what failed, or null. */
+  const markDevice = async (tunnel: KernelInterface): Promise<string | null> => {
+    const device = `${tunnel.name}#${tunnel.index}`;
+    if (marked === device || fwmark === null) return null;
+    try {
+      await setFwmark(uapiSocketPath(tunnel.name), fwmark);
+      marked = device;
+      log.info({ interface: tunnel.name, fwmark }, 'fwmark set on the wireguard-go device');
+      return null;
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      log.warn({ interface: tunnel.name, fwmark, err: why }, 'could not set the fwmark through the UAPI socket');
+      return `fwmark ${fwmark} not set on ${tunnel.name}: ${why}`;
+    }
+  };
   return {
     os,
     settings: {
@@ -39,9 +60,13 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
     hasAddress(tunnel: KernelInterface): boolean {
       const present = new Set(tunnel.addresses.map(addressPart));
       if (profile.addresses !== null) return profile.addresses.every((a) => present.has(a.address));
-      // No address in the profile: any IPv4 address (or a global IPv6 one when IPv6 is on) will do.
-      return [...present].some((a) => (a.includes(':') ? profile.ipv6 && !isLinkLocal6(a) : true));
+      // No address in the profile: an IPv4 address, and a global IPv6 one when IPv6 goes into
+      // the tunnel (planning ::/0 into a tunnel without one would blackhole IPv6).
+      const v4 = [...present].some((a) => !a.includes(':'));
+      const v6 = [...present].some((a) => a.includes(':') && !isLinkLocal6(a));
+      return v4 && (profile.ipv6 !== 'tunnel' || v6);
     },
+    ...(marks ? { ready: markDevice } : {}),
     gather: peers
       ? async (tunnel) => {
           await peers.prepare(tunnel.name);

@@ -10,12 +10,12 @@
  */
 import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
 import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, KernelSnapshot } from './backend.js';
-import type { Family, Route, Rule } from '../model/route.js';
-import { effectiveMetric, sameGateway } from '../model/route.js';
+import type { Family, Route, RouteType, Rule } from '../model/route.js';
+import { effectiveMetric, routeType, sameGateway } from '../model/route.js';
 import { systemError } from '../errors.js';
 import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
-import type { DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleSpec } from '../codec/linux/index.js';
-import { IFF, RTM, RTN, RTNLGRP, RTPROT, RT_TABLE } from '../codec/linux/constants.js';
+import type { DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleMessage, RuleSpec } from '../codec/linux/index.js';
+import { FIB_RULE, IFF, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
 
 const MAIN = RT_TABLE.RT_TABLE_MAIN.value;
 const LOCAL = RT_TABLE.RT_TABLE_LOCAL.value;
@@ -253,9 +253,9 @@ export class LinuxBackend implements Backend {
     const kernelRoutes = routes.flatMap((m) => (m.kind === 'route' ? (toKernelRoute(m) ?? []) : []));
     const kernelRules: KernelRule[] = [];
     for (const m of rules) {
-      if (m.kind !== 'rule' || m.src === null || m.priority === null) continue;
-      if (m.family !== AF_INET && m.family !== AF_INET6) continue;
-      kernelRules.push({ family: m.family === AF_INET ? 'inet' : 'inet6', priority: m.priority, from: m.src, table: m.table, tagged: m.protocol === TUNROUTE_RTPROT });
+      if (m.kind !== 'rule') continue;
+      const rule = toKernelRule(m);
+      if (rule) kernelRules.push(rule);
     }
     return { routes: kernelRoutes, rules: kernelRules, interfaces: [...interfaces.values()] };
   }
@@ -296,7 +296,9 @@ export class LinuxBackend implements Backend {
   }
 
   satisfies(kernel: KernelRoute, route: Route): boolean {
-    return this.sameKey(kernel, route) && kernel.index === route.index && sameGateway(kernel.gateway, route.gateway);
+    if (!this.sameKey(kernel, route) || routeType(kernel) !== routeType(route)) return false;
+    // A route that refuses traffic has no device or gateway to compare.
+    return routeType(route) !== 'unicast' || (kernel.index === route.index && sameGateway(kernel.gateway, route.gateway));
   }
 
   stats(): { malformed: number; overflows: number } {
@@ -312,8 +314,21 @@ export class LinuxBackend implements Backend {
   }
 }
 
+const RTN_OF: Record<RouteType, number> = {
+  unicast: RTN.RTN_UNICAST.value,
+  unreachable: RTN.RTN_UNREACHABLE.value,
+  prohibit: RTN.RTN_PROHIBIT.value,
+  blackhole: RTN.RTN_BLACKHOLE.value,
+};
+const TYPE_OF = new Map<number, RouteType>(Object.entries(RTN_OF).map(([name, value]) => [value, name as RouteType]));
+
 /** The rtnetlink route a Route becomes (protocol chosen by the caller). The backend and `plan --emit hex` share it. */
 export function routeSpec(route: Route | KernelRoute): RouteSpec {
+  const type = routeType(route);
+  if (type !== 'unicast') {
+    // As `ip route add unreachable PREFIX`: no device, no gateway, scope universe.
+    return { family: route.family, destination: route.destination, table: route.table ?? MAIN, priority: route.metric, type: RTN_OF[type], scope: RT_SCOPE.RT_SCOPE_UNIVERSE.value };
+  }
   const spec: RouteSpec = {
     family: route.family,
     destination: route.destination,
@@ -326,25 +341,59 @@ export function routeSpec(route: Route | KernelRoute): RouteSpec {
   return spec;
 }
 
-/** Deletes by table, destination, metric and device, never by destination alone. */
+/** Deletes by table, destination, metric and device (or type), never by destination alone. */
 export function deleteSpec(route: Route | KernelRoute): RouteSpec {
-  return { ...routeSpec(route), priority: effectiveMetric(route) };
+  const spec: RouteSpec = { ...routeSpec(route), priority: effectiveMetric(route) };
+  // A delete's scope is "any" (RT_SCOPE_NOWHERE), whatever the route was added with.
+  delete spec.scope;
+  return spec;
 }
 
 export function ruleSpec(rule: Rule): RuleSpec {
-  return { family: rule.family, priority: rule.priority, src: rule.from, table: rule.table };
+  return {
+    family: rule.family,
+    priority: rule.priority,
+    src: rule.from,
+    table: rule.table,
+    suppressPrefixlen: rule.suppressPrefixlength ?? null,
+    fwmark: rule.fwmark ?? null,
+    invert: rule.invert === true,
+  };
 }
 
-/** Unicast routes outside the local table, in the shared model; null for everything else. */
+/** The kernel reports an unset suppress_prefixlength as -1 (0xffffffff). */
+const SUPPRESS_UNSET = 0xffffffff;
+
+/** A rule in the shared model: `lookup` rules of IPv4/IPv6 only (goto, nop and typed rules are nobody's business here). */
+export function toKernelRule(m: RuleMessage): KernelRule | null {
+  if (m.family !== AF_INET && m.family !== AF_INET6) return null;
+  return {
+    family: m.family === AF_INET ? 'inet' : 'inet6',
+    priority: m.priority,
+    from: m.src,
+    table: m.table,
+    suppressPrefixlength: m.suppressPrefixlen === null || m.suppressPrefixlen === SUPPRESS_UNSET ? null : m.suppressPrefixlen,
+    fwmark: m.fwmark,
+    invert: (m.flags & FIB_RULE.FIB_RULE_INVERT.value) !== 0,
+    tagged: m.protocol === TUNROUTE_RTPROT,
+  };
+}
+
+/**
+ * Unicast, unreachable, prohibit and blackhole routes outside the local table, in the
+ * shared model; null for everything else (local, broadcast, multicast …).
+ */
 export function toKernelRoute(m: RouteMessage): KernelRoute | null {
   if (m.family !== AF_INET && m.family !== AF_INET6) return null;
-  if (m.table === LOCAL || m.routeType !== RTN.RTN_UNICAST.value || m.destination === null) return null;
+  const type = TYPE_OF.get(m.routeType);
+  if (m.table === LOCAL || type === undefined || m.destination === null) return null;
   const family: Family = m.family === AF_INET ? 'inet' : 'inet6';
-  return {
+  const route: KernelRoute = {
     family,
     destination: m.destination,
-    gateway: m.gateway !== null ? { address: m.gateway } : m.oif !== null ? { link: m.oif } : null,
-    index: m.oif ?? 0,
+    // IPv6 reports refusing routes on lo: they have neither device nor gateway.
+    gateway: type !== 'unicast' ? null : m.gateway !== null ? { address: m.gateway } : m.oif !== null ? { link: m.oif } : null,
+    index: type !== 'unicast' ? 0 : (m.oif ?? 0),
     scope: null,
     table: m.table,
     metric: effectiveMetric({ family, metric: m.priority }),
@@ -352,4 +401,6 @@ export function toKernelRoute(m: RouteMessage): KernelRoute | null {
     mtu: m.mtu,
     tagged: m.protocol === TUNROUTE_RTPROT,
   };
+  if (type !== 'unicast') route.type = type;
+  return route;
 }

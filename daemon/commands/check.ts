@@ -11,6 +11,7 @@ import { loadProfile } from '../profile/load.js';
 import { formatProblem } from '../profile/problems.js';
 import type { Platform, Profile } from '../profile/profile.js';
 import { formatDuration } from '../profile/units.js';
+import { ipv6Summary } from '../plan/plan.js';
 
 const HELP = `usage: tunroute check [--os darwin|linux] PROFILE
 
@@ -40,7 +41,7 @@ export function summary(profile: Profile): string {
     count(profile.exclude.length, 'exclude', 'excludes'),
     endpointSummary(profile),
     ...(profile.wireguard.autoRoutes ? [profile.mode === 'split' ? "routes: the peers' allowed IPs" : 'routes: auto (nothing extra in full mode)'] : []),
-    `IPv6 ${profile.ipv6 ? 'on' : 'off'}`,
+    ipv6Summary(profile),
     `reconcile every ${formatDuration(profile.daemon.reconcileIntervalMs)}`,
   ].join(', ');
 }

@@ -62,6 +62,12 @@ export interface Policy {
    * alone and a changed peer is a changed plan.
    */
   gather?(tunnel: KernelInterface): Promise<Partial<Facts>>;
+  /**
+   * Readies the tunnel device itself before its routes go in (the policy strategy sets
+   * wireguard-go's fwmark); never throws. Resolves with what failed, which makes the run
+   * degraded, or null.
+   */
+  ready?(tunnel: KernelInterface): Promise<string | null>;
   desire(facts: Facts): DesiredState;
   readonly os: 'darwin' | 'linux';
 }
@@ -124,6 +130,9 @@ export class Engine {
   private ignoredEvents = 0;
   private lastTunnel: { name: string; index: number } | null = null;
   private readonly stateListeners: Array<(state: EngineState) => void> = [];
+  /** What this run could not install (failed writes, keys held by foreign routes). */
+  private failures: string[] = [];
+  private lastFailures = '';
 
   constructor(options: EngineOptions) {
     this.backend = options.backend;
@@ -300,11 +309,21 @@ export class Engine {
     }
     this.lastTunnel = { name: tunnel.name, index: tunnel.index };
 
+    this.failures = [];
+    const unready = (await this.policy.ready?.(tunnel)) ?? null;
+    if (unready !== null) this.failures.push(unready);
     const gathered = (await this.policy.gather?.(tunnel)) ?? {};
     const facts: Facts = { ...deriveFacts(snap, tunnel, this.policy.os, this.journal.moved), ...gathered };
     const changes = await this.apply(snap, this.desire(facts), reason);
-    if (changes > 0 || this.state !== 'installed') {
-      if (reason === 'periodic' && changes > 0) this.log.warn({ changes }, 'periodic reconcile found drift and repaired it');
+    if (reason === 'periodic' && changes > 0) this.log.warn({ changes }, 'periodic reconcile found drift and repaired it');
+    if (this.failures.length > 0) {
+      // Something the plan needs is not in the table: saying `installed` would hide a leak.
+      const failed = this.failures.join('; ');
+      if (this.state !== 'degraded' || failed !== this.lastFailures) this.log.warn({ failures: this.failures }, `not everything could be installed: ${failed}`);
+      this.lastFailures = failed;
+      this.setState('degraded');
+    } else if (changes > 0 || this.state !== 'installed') {
+      this.lastFailures = '';
       this.setState('installed');
     }
   }
@@ -373,6 +392,7 @@ export class Engine {
           wantedRules.add(ruleKey(action.rule));
           if (presentRules.has(ruleKey(action.rule))) break;
           if (await this.write('add-rule', null, () => this.backend.addRule(action.rule), { rule: ruleKey(action.rule) })) this.changes++;
+          else this.failures.push(`rule ${ruleKey(action.rule)}`);
           break;
         default:
           // restore / remove / remove-rule only appear in teardowns; the sweep does those.
@@ -452,6 +472,7 @@ export class Engine {
       // never deleted here: a destination-only delete is how other tools removed users' default routes.
       if (!current.tagged) {
         this.log.warn({ destination: route.destination, scope: route.scope, gateway: current.gateway, index: current.index }, 'a foreign route holds our destination; leaving it');
+        if (!adopt) this.failures.push(`${route.destination} held by a foreign route`);
         return;
       }
       await this.window.drain();
@@ -461,6 +482,8 @@ export class Engine {
         this.installed.set(key, route);
         this.table.add({ ...route, tagged: true });
         this.changes++;
+      } else {
+        this.failures.push(`${route.destination} not updated`);
       }
       return;
     }
@@ -469,6 +492,8 @@ export class Engine {
         this.installed.set(key, route);
         this.table.add({ ...route, tagged: true });
         this.changes++;
+      } else if (!adopt) {
+        this.failures.push(`${route.destination}${route.table !== null && route.table !== 254 ? ` table ${route.table}` : ''} not added`);
       }
     });
   }

@@ -34,14 +34,29 @@ export interface Route {
   /** Route MTU (RTV_MTU / RTAX_MTU); null when unset. */
   mtu: number | null;
   origin: RouteOrigin;
+  /**
+   * Linux: what the route does. Absent means `unicast` (forward via gateway/device);
+   * `unreachable`, `prohibit` and `blackhole` refuse traffic (no device, no gateway) and
+   * are how IPv6 is blocked while the tunnel is up. macOS uses flags (REJECT) instead.
+   */
+  type?: RouteType;
+}
+
+export type RouteType = 'unicast' | 'unreachable' | 'prohibit' | 'blackhole';
+
+/** A route's type, `unicast` when unset. */
+export function routeType(route: { type?: RouteType | undefined }): RouteType {
+  return route.type ?? 'unicast';
 }
 
 /**
- * Linux's metric when none is given: 0 for IPv4, 1024 for IPv6 (IP6_RT_PRIO_USER). Two
- * routes whose effective metrics match collide, however they were written.
+ * The metric Linux stores: as given for IPv4 (0 when unset); for IPv6 an unset metric and
+ * a metric of 0 both become 1024 (IP6_RT_PRIO_USER, ip6_route_info_create). Two routes
+ * whose effective metrics match collide, however they were written.
  */
 export function effectiveMetric(route: Pick<Route, 'family' | 'metric'>): number {
-  return route.metric ?? (route.family === 'inet6' ? 1024 : 0);
+  if (route.family === 'inet6') return route.metric === null || route.metric === 0 ? 1024 : route.metric;
+  return route.metric ?? 0;
 }
 
 /** True when two gateways lead to the same place (a missing one equals only another missing one). */
@@ -51,12 +66,24 @@ export function sameGateway(a: Gateway | null, b: Gateway | null): boolean {
   return 'address' in b && a.address === b.address;
 }
 
-/** Linux policy rule: selects `table` for traffic from `from` (the tunnel address). */
+/**
+ * Linux policy rule: `[not] from FROM [fwmark M] lookup TABLE [suppress_prefixlength N]`.
+ * Split mode selects the tunnel's table for traffic from the tunnel address; the `policy`
+ * full tunnel uses `from all lookup main suppress_prefixlength 0` then `from all lookup T`
+ * (or `not from all fwmark M lookup T`).
+ */
 export interface Rule {
   family: Family;
   priority: number;
-  from: string;
+  /** A prefix, or null for "from all". */
+  from: string | null;
   table: number;
+  /** Routes of `table` with a prefix this long or shorter are ignored (0: everything but a default). Null: unset. */
+  suppressPrefixlength?: number | null;
+  /** Matches packets carrying this firewall mark; null/absent: any. */
+  fwmark?: number | null;
+  /** `not`: the rule applies to packets that do NOT match it. */
+  invert?: boolean;
 }
 
 /**
@@ -69,5 +96,13 @@ export function routeKey(route: Pick<Route, 'destination' | 'scope' | 'table' | 
 }
 
 export function ruleKey(rule: Rule): string {
-  return `${rule.family}|${rule.priority}|${rule.from}|${rule.table}`;
+  const extra = `${rule.suppressPrefixlength ?? '-'}|${rule.fwmark ?? '-'}|${rule.invert === true ? 'not' : ''}`;
+  return `${rule.family}|${rule.priority}|${rule.from ?? 'all'}|${rule.table}|${extra}`;
+}
+
+/** `ip rule`'s words for a rule, without its priority: "not from all fwmark 0xca6c lookup 51820". */
+export function describeRule(rule: Rule, tableName: (table: number) => string = String): string {
+  const words = [rule.invert === true ? 'not' : null, `from ${rule.from ?? 'all'}`, rule.fwmark != null ? `fwmark 0x${rule.fwmark.toString(16)}` : null, `lookup ${tableName(rule.table)}`];
+  if (rule.suppressPrefixlength != null) words.push(`suppress_prefixlength ${rule.suppressPrefixlength}`);
+  return words.filter((w) => w !== null).join(' ');
 }

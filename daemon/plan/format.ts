@@ -4,7 +4,7 @@
  * destination abbreviations and flag letters, so the output can be compared with the
  * real table line by line), the numbered actions, and a stable JSON shape.
  */
-import type { Route, Rule } from '../model/route.js';
+import { describeRule as ruleWords, routeType, type Route, type Rule } from '../model/route.js';
 import { parsePrefix } from '../profile/prefix.js';
 import type { Action } from './actions.js';
 import type { Plan } from './plan.js';
@@ -102,7 +102,9 @@ export function formatRouteTable(plan: Plan): string {
       const rows = [['Destination', 'Gateway', 'Flags', 'Metric', 'Table', 'Iface', 'Origin']];
       for (const r of routes) {
         const destination = r.destination === '0.0.0.0/0' || r.destination === '::/0' ? 'default' : r.destination;
-        rows.push([destination, 'link' in r.gateway ? '*' : r.gateway.address, linuxLetters(r), String(r.metric ?? 0), tableName(r.table), r.interface, r.origin]);
+        // A refusing route has no gateway or device: netstat shows it with flag "!" and iface "-".
+        if (routeType(r) !== 'unicast') rows.push([destination, routeType(r), '!', String(r.metric ?? 0), tableName(r.table), '-', r.origin]);
+        else rows.push([destination, 'link' in r.gateway ? '*' : r.gateway.address, linuxLetters(r), String(r.metric ?? 0), tableName(r.table), r.interface, r.origin]);
       }
       out.push(title, columns(rows));
     }
@@ -110,7 +112,7 @@ export function formatRouteTable(plan: Plan): string {
   }
   if (plan.rules.length > 0) {
     out.push('Rules:');
-    for (const rule of plan.rules) out.push(`${rule.priority}:\tfrom ${rule.from} lookup ${tableName(rule.table)}`);
+    for (const rule of plan.rules) out.push(`${rule.priority}:\t${ruleWords(rule, tableName)}${rule.family === 'inet6' ? '  (IPv6)' : ''}`);
     out.push('');
   }
   return out.join('\n');
@@ -121,8 +123,9 @@ function tableName(table: number | null): string {
 }
 
 export function describeRoute(route: Route): string {
-  const via = 'link' in route.gateway ? `dev ${route.interface}` : `via ${route.gateway.address} dev ${route.interface}`;
-  const parts = [route.destination, via];
+  const type = routeType(route);
+  const via = type !== 'unicast' ? null : 'link' in route.gateway ? `dev ${route.interface}` : `via ${route.gateway.address} dev ${route.interface}`;
+  const parts = type !== 'unicast' ? [type, route.destination] : [route.destination, via as string];
   if (route.scope !== null) parts.push(`ifscope ${route.scope}`);
   if (route.table !== null && route.table !== 254) parts.push(`table ${route.table}`);
   if (route.metric !== null) parts.push(`metric ${route.metric}`);
@@ -132,7 +135,7 @@ export function describeRoute(route: Route): string {
 }
 
 function describeRule(rule: Rule): string {
-  return `from ${rule.from} lookup ${tableName(rule.table)} priority ${rule.priority}`;
+  return `${ruleWords(rule, tableName)} priority ${rule.priority}${rule.family === 'inet6' ? ' (IPv6)' : ''}`;
 }
 
 export function describeAction(action: Action): string {
@@ -166,6 +169,7 @@ export function routeJson(route: Route): Record<string, unknown> {
     mtu: route.mtu,
     family: route.family,
     origin: route.origin,
+    ...(route.type === undefined ? {} : { type: route.type }),
   };
 }
 

@@ -17,6 +17,10 @@
  * - the tunnel address's host route (UH, gateway = the address) is ensured, not owned.
  *
  * Linux (rtnetlink): device routes (`dev TUN`, no next hop), flags empty, scope null:
+ * - full/policy (the Linux default): table `linux.table` holds default/multicast/broadcast
+ *   via the tunnel; rule `lookup main suppress_prefixlength 0` (priority P) lets main's
+ *   specific routes (LAN, endpoints, excludes) win, then `lookup <table>` (P+1), or
+ *   `not fwmark M lookup <table>` when the VPN marks its own packets. Main is never touched;
  * - full/split-default: 0/1 + 128/1 (+ ::/1, 8000::/1) in main;
  * - full/replace: a default in main with `linux.metric`, which wins over the physical
  *   default without deleting it; a physical default at that metric or below is first
@@ -28,8 +32,16 @@
  * Both: endpoint host routes and exclude prefixes go via the physical gateway,
  * unscoped (main), installed first and removed last, so the tunnel never carries its own
  * packets, not even for an instant.
+ *
+ * IPv6 in mode full (profile.ipv6): `tunnel` plans the IPv6 routes like the IPv4 ones;
+ * `block` puts a route that refuses IPv6 where the IPv6 default would go (Linux:
+ * `unreachable` in the policy table, or in main at the tunnel's metric / as the two halves;
+ * macOS: RTF_REJECT via ::1, as Apple's null IPv6 service does), so nothing leaks while
+ * link-local and the LAN's own prefixes (more specific, or consulted first) keep working;
+ * `bypass` plans nothing for IPv6 and warns. IPv6 metric 0 is 1024 in the Linux kernel,
+ * so `replace` gives IPv6 metric 1 when `linux.metric` is 0.
  */
-import type { Family, Route, Rule } from '../model/route.js';
+import type { Family, Route, RouteType, Rule } from '../model/route.js';
 import { effectiveMetric, routeKey } from '../model/route.js';
 
 export { effectiveMetric };
@@ -75,17 +87,32 @@ const BROADCAST = '255.255.255.255/32';
 interface Context {
   profile: Profile;
   facts: PlanFacts;
+  /** The families routed into the tunnel. */
   families: Family[];
+  /** IPv6 is refused while the full tunnel is up (ipv6: block). */
+  block6: boolean;
   warnings: string[];
   /** Listed, read from the tunnel (endpoints: auto) and resolved from host names. */
   endpoints: PlannedEndpoint[];
 }
 
+/** The families a profile routes into the tunnel: IPv6 only with `ipv6: true` (tunnel). */
+export function tunnelFamilies(profile: Profile): Family[] {
+  return profile.ipv6 === 'tunnel' ? ['inet', 'inet6'] : ['inet'];
+}
+
+/** One sentence on what a profile does with IPv6, for `check` and `plan`. */
+export function ipv6Summary(profile: Profile): string {
+  if (profile.ipv6 === 'tunnel') return 'IPv6 into the tunnel';
+  if (profile.mode === 'split') return profile.ipv6 === 'bypass' ? 'IPv6 on the physical network (bypass)' : 'no IPv6 routed';
+  return profile.ipv6 === 'block' ? 'IPv6 blocked while the tunnel is up' : 'IPv6 NOT protected: it uses the physical network (ipv6: bypass)';
+}
+
 export function planRoutes(profile: Profile, facts: PlanFacts): Plan {
-  const families: Family[] = profile.ipv6 ? ['inet', 'inet6'] : ['inet'];
   const warnings: string[] = [];
   const own = tunnelAddresses(profile, facts).map((a) => a.address);
-  const ctx: Context = { profile, facts, families, warnings, endpoints: endpointAddresses(profile, facts, warnings, own) };
+  const ctx: Context = { profile, facts, families: tunnelFamilies(profile), block6: profile.mode === 'full' && profile.ipv6 === 'block', warnings, endpoints: endpointAddresses(profile, facts, warnings, own) };
+  if (profile.mode === 'full' && profile.ipv6 === 'bypass') ctx.warnings.push('ipv6: bypass: IPv6 traffic uses the physical network while the tunnel is up, outside the tunnel');
   const bypass = bypassActions(ctx);
   const tunnel = facts.os === 'darwin' ? darwinTunnel(ctx) : linuxTunnel(ctx);
   // A listed route that is one the mode already installs (0.0.0.0/1 with split-default, the
@@ -118,7 +145,7 @@ export function tunnelAddresses(profile: Profile, facts: PlanFacts): Array<{ fam
     const parsed = parseAddress(text.split('/')[0] as string);
     return parsed ? [{ family: parsed.family, address: formatAddress(parsed.family, parsed.value) }] : [];
   });
-  const families: Family[] = profile.ipv6 ? ['inet', 'inet6'] : ['inet'];
+  const families = tunnelFamilies(profile);
   return (fromProfile ?? fromInterface).filter((a) => families.includes(a.family));
 }
 
@@ -128,8 +155,10 @@ function bypassActions(ctx: Context): Action[] {
   const { profile, facts } = ctx;
   const out: Action[] = [];
   const via = (family: Family): PhysicalDefault | undefined => facts.physicalDefaults.find((d) => d.family === family);
+  // A blocked IPv6 still needs its endpoints' routes: the tunnel may run over IPv6.
+  const families: Family[] = ctx.block6 ? ['inet', 'inet6'] : ctx.families;
   const bypass = (prefix: Prefix, origin: 'endpoint' | 'exclude', what: string): void => {
-    if (!ctx.families.includes(prefix.family)) return;
+    if (!families.includes(prefix.family)) return;
     const physical = via(prefix.family);
     if (physical === undefined) {
       ctx.warnings.push(`no ${prefix.family === 'inet' ? 'IPv4' : 'IPv6'} physical default route: ${what} ${formatPrefix(prefix)} gets no route via the physical gateway`);
@@ -196,6 +225,28 @@ function linkRoute(ctx: Context, destination: string, options: { scoped?: boolea
   };
 }
 
+/** macOS: lo0, always the first interface the kernel attaches. */
+const LO0_INDEX = 1;
+
+/**
+ * A route that refuses IPv6 at `destination` while the tunnel is up. Linux: an
+ * `unreachable` route (the sender gets EHOSTUNREACH at once, so applications fall back to
+ * IPv4 without waiting). macOS: RTF_REJECT via ::1 on lo0, the router of Apple's own null
+ * IPv6 service.
+ */
+function blockRoute(ctx: Context, destination: string, options: { table?: number; metric?: number | null } = {}): Route {
+  if (ctx.facts.os === 'darwin') {
+    return { family: 'inet6', destination, gateway: { address: '::1' }, interface: 'lo0', index: LO0_INDEX, scope: null, table: null, metric: null, flags: flags('UP', 'GATEWAY', 'STATIC', 'REJECT'), mtu: null, origin: 'tunnel' };
+  }
+  const type: RouteType = 'unreachable';
+  return { family: 'inet6', destination, gateway: { link: 0 }, interface: '', index: 0, scope: null, table: options.table ?? MAIN_TABLE, metric: options.metric ?? null, flags: [], mtu: null, origin: 'tunnel', type };
+}
+
+/** The IPv6 destinations a blocked IPv6 needs refused: the default, or its two halves. */
+function blockSet(ctx: Context, halves: boolean): string[] {
+  return ctx.block6 ? (halves ? HALVES.inet6 : [DEFAULTS.inet6]) : [];
+}
+
 /** The default, multicast and broadcast destinations a profile wants, per family. */
 function defaultSet(ctx: Context, halves: boolean): string[] {
   const out: string[] = [];
@@ -253,7 +304,8 @@ function darwinTunnel(ctx: Context): TunnelPart {
     );
   }
 
-  for (const destination of defaultSet(ctx, full && !replace)) {
+  const blocked = new Set(blockSet(ctx, full && !replace));
+  for (const destination of [...defaultSet(ctx, full && !replace), ...blocked]) {
     const holder = physicalHolder(ctx, destination);
     if (replace && holder) {
       const physical = asRoute(holder, 'demoted');
@@ -266,7 +318,7 @@ function darwinTunnel(ctx: Context): TunnelPart {
       ctx.warnings.push(`${destination} is held by ${holder.interface}: split-default never touches a route it did not add, so it stays there`);
       continue;
     }
-    part.routes.push(add(linkRoute(ctx, destination, { scoped: !full })));
+    part.routes.push(add(blocked.has(destination) ? blockRoute(ctx, destination) : linkRoute(ctx, destination, { scoped: !full })));
   }
   for (const route of listedRoutes(ctx)) part.routes.push(add(route));
   return part;
@@ -278,8 +330,6 @@ function linuxTunnel(ctx: Context): TunnelPart {
   const part: TunnelPart = { demotions: [], removals: [], routes: [], rules: [], copies: [] };
   const { profile } = ctx;
   const full = profile.mode === 'full';
-  const replace = full && profile.strategy === 'replace';
-  const ours = profile.linux.metric;
 
   if (!full) {
     for (const destination of defaultSet(ctx, false)) part.routes.push(add(linkRoute(ctx, destination, { table: profile.linux.table })));
@@ -288,25 +338,61 @@ function linuxTunnel(ctx: Context): TunnelPart {
     for (const a of addresses) {
       part.rules.push(addRule({ family: a.family, priority: profile.linux.rulePriority, from: `${a.address}/${FAMILY_BITS[a.family]}`, table: profile.linux.table }));
     }
+  } else if (profile.strategy === 'policy') {
+    linuxPolicy(ctx, part);
   } else {
-    for (const destination of defaultSet(ctx, !replace)) {
-      const holder = physicalHolder(ctx, destination);
-      const held = holder !== undefined && effectiveMetric(holder) === effectiveMetric({ family: holder.family, metric: null });
-      if (replace && holder && effectiveMetric(holder) <= ours) {
-        // The kernel prefers the lower metric and refuses an equal one (EEXIST): move it just above ours.
-        const physical = asRoute(holder, 'demoted');
-        const copy: Route = { ...physical, metric: ours + 1 };
-        part.copies.push(copy);
-        const present = ctx.facts.existing.some((r) => r.destination === destination && (r.table ?? MAIN_TABLE) === MAIN_TABLE && effectiveMetric(r) === ours + 1);
-        if (!present) part.demotions.push(demoteToScoped(copy, physical));
-        part.removals.push(removeUnscoped(physical));
-      } else if (!replace && held) {
-        ctx.warnings.push(`${destination} is held by ${holder.interface}: split-default never touches a route it did not add, so it stays there`);
-        continue;
-      }
-      part.routes.push(add(linkRoute(ctx, destination, { metric: replace ? ours : null })));
-    }
+    linuxMain(ctx, part, profile.strategy === 'replace');
   }
   for (const route of listedRoutes(ctx)) part.routes.push(add(route));
   return part;
+}
+
+/**
+ * full/policy: the tunnel's table and two rules per family; main is never written. IPv6
+ * blocked: the table refuses ::/0 instead, behind the same two rules, so link-local and
+ * the LAN (main's more specific routes) still answer.
+ */
+function linuxPolicy(ctx: Context, part: TunnelPart): void {
+  const { table, rulePriority, fwmark } = ctx.profile.linux;
+  for (const destination of defaultSet(ctx, false)) part.routes.push(add(linkRoute(ctx, destination, { table })));
+  for (const destination of blockSet(ctx, false)) part.routes.push(add(blockRoute(ctx, destination, { table })));
+  const families: Family[] = ctx.block6 ? ['inet', 'inet6'] : ctx.families;
+  for (const family of families) {
+    part.rules.push(addRule({ family, priority: rulePriority, from: null, table: MAIN_TABLE, suppressPrefixlength: 0 }));
+    part.rules.push(addRule({ family, priority: rulePriority + 1, from: null, table, ...(fwmark === null ? {} : { fwmark, invert: true }) }));
+  }
+  if (fwmark === null && ctx.endpoints.length === 0) {
+    ctx.warnings.push(`no endpoints and no linux.fwmark: nothing keeps the tunnel's own packets out of table ${table}; list the peers' endpoints (or set linux.fwmark)`);
+  }
+}
+
+/** The tunnel's metric in main for `family`: IPv6 stores 0 as 1024, which would lose to the physical default. */
+function tunnelMetric(ctx: Context, family: Family): number {
+  const ours = ctx.profile.linux.metric;
+  return family === 'inet6' && ours === 0 ? 1 : ours;
+}
+
+/** full/replace and full/split-default: the tunnel's routes in main. */
+function linuxMain(ctx: Context, part: TunnelPart, replace: boolean): void {
+  const blocked = new Set(blockSet(ctx, !replace));
+  for (const destination of [...defaultSet(ctx, !replace), ...blocked]) {
+    const family = familyOfPrefix(destination);
+    const ours = tunnelMetric(ctx, family);
+    const holder = physicalHolder(ctx, destination);
+    const held = holder !== undefined && effectiveMetric(holder) === effectiveMetric({ family: holder.family, metric: null });
+    if (replace && holder && effectiveMetric(holder) <= ours) {
+      // The kernel prefers the lower metric and refuses an equal one (EEXIST): move it just above ours.
+      const physical = asRoute(holder, 'demoted');
+      const copy: Route = { ...physical, metric: ours + 1 };
+      part.copies.push(copy);
+      const present = ctx.facts.existing.some((r) => r.destination === destination && (r.table ?? MAIN_TABLE) === MAIN_TABLE && effectiveMetric(r) === ours + 1);
+      if (!present) part.demotions.push(demoteToScoped(copy, physical));
+      part.removals.push(removeUnscoped(physical));
+    } else if (!replace && held) {
+      ctx.warnings.push(`${destination} is held by ${holder.interface}: split-default never touches a route it did not add, so it stays there`);
+      continue;
+    }
+    const metric = replace ? ours : null;
+    part.routes.push(add(blocked.has(destination) ? blockRoute(ctx, destination, { metric }) : linkRoute(ctx, destination, { metric })));
+  }
 }

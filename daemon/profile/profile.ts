@@ -9,7 +9,13 @@ import type { Prefix } from './prefix.js';
 
 export type Platform = 'darwin' | 'linux';
 export type Mode = 'full' | 'split';
-export type FullTunnelStrategy = 'replace' | 'split-default';
+export type FullTunnelStrategy = 'policy' | 'replace' | 'split-default';
+/**
+ * What IPv6 traffic does: `tunnel` (YAML `true`): into the tunnel; `block` (YAML `false`,
+ * the default): refused while a full tunnel is up (split mode routes no IPv6); `bypass`:
+ * the physical network, on purpose.
+ */
+export type Ipv6Mode = 'tunnel' | 'block' | 'bypass';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 export type InterfaceSource = { kind: 'name'; name: string } | { kind: 'name-file'; path: string };
@@ -65,10 +71,18 @@ export interface Profile {
   wireguard: PeerOptions;
   multicast: boolean;
   broadcast: boolean;
-  ipv6: boolean;
+  ipv6: Ipv6Mode;
   /** Route MTU in bytes; null leaves it to the interface. */
   mtu: number | null;
-  linux: { table: number; rulePriority: number; metric: number };
+  linux: {
+    table: number;
+    rulePriority: number;
+    metric: number;
+    /** policy: `not fwmark M lookup <table>` instead of `lookup <table>`; null: unset. */
+    fwmark: number | null;
+    /** policy + fwmark: set the mark on the wireguard-go device through its UAPI socket. */
+    setFwmark: boolean;
+  };
   daemon: {
     logLevel: LogLevel;
     journal: string;
@@ -100,11 +114,12 @@ export function profileNameFromFile(file: string): string {
 
 export const DEFAULTS = {
   mode: 'full',
-  strategy: 'replace',
+  /** The full-tunnel strategy when none is written: each platform's way of working with the table's owner. */
+  strategy: { linux: 'policy', darwin: 'replace' } as Record<Platform, FullTunnelStrategy>,
   multicast: true,
   broadcast: true,
-  ipv6: false,
-  linux: { table: 51820, rulePriority: 10000, metric: 0 },
+  ipv6: 'block',
+  linux: { table: 51820, rulePriority: 10000, metric: 0, setFwmark: false },
   daemon: {
     logLevel: 'info',
     reconcileInterval: '30s',

@@ -3,7 +3,7 @@
  * Profile text → a normalised Profile, or every problem in it. Three passes, each only
  * over what the previous one accepted: YAML syntax, the JSON Schema (types, unknown
  * keys, formats), then the checks a schema cannot express: prefixes with host bits,
- * IPv6 while ipv6 is off, duplicates, entries that contradict each other (an exclude
+ * IPv6 while it is not routed (ipv6 not true), duplicates, entries that contradict each other (an exclude
  * covering a route, an endpoint or the tunnel itself), the platform's interface names,
  * and ranges of durations and sizes. Nothing here throws on bad input.
  */
@@ -14,6 +14,7 @@ import { PrefixIndex, prefixKey } from './prefix-index.js';
 import { checkSchema, parseEndpoint, parseInterfaceAddress } from './schema.js';
 import { checkPeerOptions, peerWarnings } from './peers.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
+import { checkStrategy, fwmarkKeys, ipv6ModeOf, ipv6Warnings } from './strategy.js';
 import { formatPath, locate, sortProblems, type PathSegment, type Problem } from './problems.js';
 import { defaultJournalPath, DEFAULTS, PROFILE_NAME_PATTERN, profileNameFromFile, RESERVED_LINUX_TABLES, type Endpoint, type InterfaceSource, type LogLevel, type Platform, type Profile, type TunnelAddress } from './profile.js';
 
@@ -97,6 +98,7 @@ interface Checks {
   file: string;
   platform: Platform;
   raw: Raw;
+  /** IPv6 is routed into the tunnel (ipv6: true): only then are IPv6 routes and addresses allowed. */
   ipv6: boolean;
   mode: Profile['mode'];
   problem(path: PathSegment[], message: string): void;
@@ -109,7 +111,7 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
     file,
     platform,
     raw,
-    ipv6: typeof raw.ipv6 === 'boolean' ? raw.ipv6 : DEFAULTS.ipv6,
+    ipv6: ipv6ModeOf(raw.ipv6) === 'tunnel',
     mode: raw.mode === 'split' || raw.mode === 'full' ? raw.mode : DEFAULTS.mode,
     problem: (path, message) => found.push({ path, at: 'value', message }),
     ok,
@@ -122,28 +124,31 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
   const endpoints = checkEndpoints(checks, addresses);
   // auto, host names, wireguard.*: profile/peers
   const wireguard = checkPeerOptions(raw, checks);
-  for (const w of peerWarnings(raw, checks.mode, wireguard, endpoints.list.length)) warnings.push({ ...w, at: 'value' });
+  const linux = checkLinux(checks);
+  const strategy = checkStrategy(checks, linux);
+  // With the policy strategy's fwmark form, marked packets skip the tunnel: no endpoint needed.
+  const marked = checks.mode === 'full' && strategy === 'policy' && linux.fwmark !== null;
+  if (!marked) for (const w of peerWarnings(raw, checks.mode, wireguard, endpoints.list.length)) warnings.push({ ...w, at: 'value' });
+  for (const w of ipv6Warnings(raw, checks.mode)) warnings.push({ ...w, at: 'value' });
   checkContradictions(checks, routes, exclude, endpoints, addresses);
   const mtu = checkMtu(checks);
-  const linux = checkLinux(checks);
   const daemon = checkDaemon(checks, name);
 
   if (iface === null) return null;
-  const fullTunnel = (raw.fullTunnel ?? {}) as Raw;
   return {
     file,
     name,
     interface: iface,
     addresses,
     mode: checks.mode,
-    strategy: fullTunnel.strategy === 'split-default' ? 'split-default' : DEFAULTS.strategy,
+    strategy,
     routes: routes.prefixes,
     exclude: exclude.prefixes,
     endpoints: endpoints.list,
     wireguard,
     multicast: typeof raw.multicast === 'boolean' ? raw.multicast : DEFAULTS.multicast,
     broadcast: typeof raw.broadcast === 'boolean' ? raw.broadcast : DEFAULTS.broadcast,
-    ipv6: checks.ipv6,
+    ipv6: ipv6ModeOf(raw.ipv6),
     mtu,
     linux,
     daemon,
@@ -193,7 +198,7 @@ function checkAddresses({ raw, ipv6, problem, ok }: Checks): TunnelAddress[] | n
     if (!isUnicast(address)) {
       problem(at(i), `${JSON.stringify(text)} is not a unicast address, expected the tunnel's own address`);
     } else if (address.family === 'inet6' && !ipv6) {
-      problem(at(i), `${JSON.stringify(text)} is an IPv6 address but ipv6 is off, expected ipv6: true or only IPv4 addresses`);
+      problem(at(i), `${JSON.stringify(text)} is an IPv6 address but IPv6 is not routed into the tunnel, expected ipv6: true or only IPv4 addresses`);
     } else if (seen.has(canonical)) {
       problem(at(i), `${JSON.stringify(text)} is listed twice, expected each address once (also at address[${seen.get(canonical)}])`);
     }
@@ -232,7 +237,7 @@ function checkPrefixes({ raw, ipv6, mode, problem, ok }: Checks, key: 'routes' |
       const twin = first.get(id);
       if (twin === undefined) first.set(id, i);
       if (prefix.family === 'inet6' && !ipv6) {
-        problem([key, i], `${JSON.stringify(text)} is an IPv6 prefix but ipv6 is off, expected ipv6: true or an IPv4 prefix`);
+        problem([key, i], `${JSON.stringify(text)} is an IPv6 prefix but IPv6 is not routed into the tunnel, expected ipv6: true or an IPv4 prefix`);
       } else if (twin !== undefined) {
         problem([key, i], `${JSON.stringify(text)} is listed twice, expected each prefix once (also at ${key}[${twin}])`);
       } else if (isDefault(prefix)) {
@@ -342,6 +347,7 @@ function checkLinux({ raw, problem, ok }: Checks): Profile['linux'] {
     table: typeof linuxRaw.table === 'number' ? linuxRaw.table : DEFAULTS.linux.table,
     rulePriority: typeof linuxRaw.rulePriority === 'number' ? linuxRaw.rulePriority : DEFAULTS.linux.rulePriority,
     metric: typeof linuxRaw.metric === 'number' ? linuxRaw.metric : DEFAULTS.linux.metric,
+    ...fwmarkKeys(raw),
   };
   const reserved = RESERVED_LINUX_TABLES.get(linux.table);
   if (reserved && ok(['linux', 'table'])) problem(['linux', 'table'], `${linux.table} is the kernel's ${reserved} table, expected a table of tunroute's own such as 51820`);

@@ -34,10 +34,13 @@ async function stopAndCompare(d: DaemonProcess, ns: Netns, before: string): Prom
   assert.equal(table(ns), before, 'the table is exactly as it was');
 }
 
+/** Full mode here is `replace` (the e2e suite runs every strategy); IPv6 is blocked, the default. */
 function profile(dir: string, extra = ''): string {
   return `interface:
   name: tun0
 address: 10.10.10.2
+fullTunnel:
+  strategy: replace
 endpoints:
   - 192.168.60.1
 daemon:
@@ -61,6 +64,7 @@ test('full tunnel (replace): installs, heals an external delete, and SIGTERM lea
     assert.match(main, new RegExp(`^192\\.168\\.60\\.1 via 192\\.168\\.50\\.1 dev veth0 ${TAG}`, 'm'), 'the endpoint bypasses the tunnel');
     assert.match(main, new RegExp(`^224\\.0\\.0\\.0/4 dev tun0 ${TAG}`, 'm'));
     assert.match(main, new RegExp(`^255\\.255\\.255\\.255 dev tun0 ${TAG}`, 'm'));
+    assert.match(ns.ip('-6', 'route', 'show'), new RegExp(`^unreachable default dev lo ${TAG} metric 1 `, 'm'), 'IPv6 is blocked (the tunnel has no IPv6)');
     assert.ok(existsSync(join(dir, 'journal.json')), 'the moved physical default is journaled');
 
     const mark = d.lines.length;
@@ -124,7 +128,8 @@ test('after SIGKILL, `tunroute restore` and a restarted daemon both sweep what w
 
     const restore = ns.exec('node', [CLI, 'restore', path]);
     assert.equal(restore.status, 0, restore.stderr);
-    assert.match(restore.stdout, /removed 5 route\(s\)\/rule\(s\) tagged by tunroute, restored 1 moved route\(s\)/);
+    // The endpoint, 0/0, 224/4, 255.255.255.255 and the IPv6 block (unreachable ::/0).
+    assert.match(restore.stdout, /removed 6 route\(s\)\/rule\(s\) tagged by tunroute, restored 1 moved route\(s\)/);
     assert.equal(table(ns), before, 'restore puts the table back');
 
     const second = new DaemonProcess(ns, ['run', path]);

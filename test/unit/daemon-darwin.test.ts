@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Daemon } from '../../daemon/daemon.js';
 import type { EngineState } from '../../daemon/engine/engine.js';
-import { advanceIndexTo, createMacScenario, createXnuBinding, CONFIGD_PID, buildRouteRequest, sockaddrIn, prefixMask, RTAX, RTF, RTM, type MacScenario, type MacScenarioOptions, type NetstatRow } from '../xnu/index.js';
+import { advanceIndexTo, createMacScenario, createXnuBinding, CONFIGD_PID, buildRouteRequest, sockaddrIn, sockaddrIn6, parseIPv6, prefixMask, AF, RTAX, RTF, RTM, type MacScenario, type MacScenarioOptions, type NetstatRow } from '../xnu/index.js';
 
 const DAEMON_PID = 4242;
 
@@ -327,4 +327,66 @@ test('flapping: another agent deleting the same route again and again meets expo
   assert.ok((gaps[2] ?? 0) >= 250 && (gaps[3] ?? 0) >= 550 && (gaps[4] ?? 0) >= 1100, `then back-off doubles: ${gaps}`);
   other.close();
   await h.daemon.stop('SIGTERM');
+});
+
+// ---- IPv6 in a full tunnel: blocked unless the profile routes it or opts out -----------
+
+/** The seed machine on a dual-stack network: en0 has 2001:db8:1::10/64 and configd's IPv6 defaults (unscoped and scoped) via 2001:db8:1::1. */
+function dualStackMachine(): MacScenario {
+  const mac = seedMachine();
+  mac.kernel.addIPv6Address('en0', { address: '2001:db8:1::10', prefixLength: 64 });
+  const socket = mac.kernel.openSocket({ pid: CONFIGD_PID });
+  for (const scope of [0, mac.en0.index]) {
+    socket.write(buildRouteRequest({
+      type: RTM.ADD, flags: RTF.UP | RTF.GATEWAY | RTF.STATIC | (scope ? RTF.IFSCOPE : 0), index: scope, seq: 900 + scope,
+      addrs: { [RTAX.DST]: sockaddrIn6('::'), [RTAX.GATEWAY]: sockaddrIn6('2001:db8:1::1'), [RTAX.NETMASK]: sockaddrIn6(prefixMask(0, 16)) },
+    }));
+  }
+  socket.close();
+  return mac;
+}
+
+/** Where the kernel sends an unbound IPv6 packet to `address`: the route's interface and whether it refuses (RTF_REJECT). */
+function route6(mac: MacScenario, address: string): { netif: string; reject: boolean } | null {
+  const r = mac.kernel.lookup(AF.INET6, parseIPv6(address));
+  return r ? { netif: r.ifp.name, reject: (r.flags & RTF.REJECT) !== 0 } : null;
+}
+
+test('IPv6 blocked (the default) with replace: a REJECT ::/0 via ::1 wins over en0\'s default, which is kept scoped; the LAN still works', async () => {
+  const mac = dualStackMachine();
+  const before = mac.kernel.routes();
+  assert.deepEqual(route6(mac, '2001:db8:ffff::1'), { netif: 'en0', reject: false }, 'before: IPv6 goes out en0');
+  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\n');
+  await h.daemon.start();
+  await h.state('installed');
+  assert.deepEqual(route6(mac, '2001:db8:ffff::1'), { netif: 'lo0', reject: true }, 'global IPv6 is refused, not sent out en0');
+  assert.deepEqual(route6(mac, '2001:db8:1::20'), { netif: 'en0', reject: false }, 'the LAN prefix stays on en0');
+  const scoped = mac.kernel.lookup(AF.INET6, parseIPv6('2001:db8:ffff::1'), undefined, mac.en0.index);
+  assert.equal(scoped?.ifp.name, 'en0', 'sockets bound to en0 keep its scoped IPv6 default');
+  const v6 = mac.kernel.netstat(AF.INET6).filter((r) => r.destination === 'default');
+  assert.ok(v6.some((r) => r.netif === 'lo0' && r.flags.includes('R')), 'netstat shows the reject default');
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before, 'SIGTERM gives en0 its unscoped IPv6 default back');
+  assert.deepEqual(route6(mac, '2001:db8:ffff::1'), { netif: 'en0', reject: false });
+});
+
+test('IPv6 blocked with split-default: ::/1 and 8000::/1 REJECT beat the untouched physical default; bypass leaves IPv6 on en0', async () => {
+  const mac = dualStackMachine();
+  const before = mac.kernel.routes();
+  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nfullTunnel:\n  strategy: split-default\n');
+  await h.daemon.start();
+  await h.state('installed');
+  for (const address of ['2001:db8:ffff::1', 'fd12::1']) assert.deepEqual(route6(mac, address), { netif: 'lo0', reject: true }, address);
+  assert.deepEqual(route6(mac, '2001:db8:1::20'), { netif: 'en0', reject: false }, 'the LAN prefix stays on en0');
+  assert.ok(mac.kernel.netstat(AF.INET6).some((r) => r.destination === 'default' && r.netif === 'en0' && !r.flags.includes('I')), 'split-default never moves the physical default');
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before);
+
+  const bypass = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nipv6: bypass\n');
+  await bypass.daemon.start();
+  await bypass.state('installed');
+  assert.deepEqual(route6(mac, '2001:db8:ffff::1'), { netif: 'en0', reject: false }, 'bypass: IPv6 uses the physical network');
+  assert.ok(bypass.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('ipv6: bypass')), 'and the daemon says so');
+  assert.equal(await bypass.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before);
 });

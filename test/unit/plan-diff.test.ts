@@ -57,8 +57,9 @@ test('switching strategy replaces the whole default handling', () => {
   const before = planRoutes(profile('multicast: false\nbroadcast: false\n'), FACTS);
   const after = planRoutes(profile('multicast: false\nbroadcast: false\nfullTunnel: {strategy: split-default}\n'), FACTS);
   const diff = diffPlans(before, after);
-  assert.deepEqual(describe(diff.undo), ['remove 0.0.0.0/0', 'restore 0.0.0.0/0', 'remove 0.0.0.0/0']);
-  assert.deepEqual(describe(diff.apply), ['add 0.0.0.0/1', 'add 128.0.0.0/1']);
+  // The IPv6 block follows the strategy too: ::/0 (replace) becomes ::/1 + 8000::/1.
+  assert.deepEqual(describe(diff.undo), ['remove ::/0', 'remove 0.0.0.0/0', 'restore 0.0.0.0/0', 'remove 0.0.0.0/0']);
+  assert.deepEqual(describe(diff.apply), ['add 0.0.0.0/1', 'add 128.0.0.0/1', 'add ::/1', 'add 8000::/1']);
 });
 
 test('teardownOf reverses the order and flattens each reverse', () => {

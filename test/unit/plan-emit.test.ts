@@ -51,7 +51,7 @@ test('--emit hex decodes back to the plan (darwin)', (t) => {
       assert.equal(message.scope, action.route.scope);
       const gateway = message.addrs.gateway;
       if ('link' in action.route.gateway) assert.deepEqual(gateway?.family === 'link' ? gateway.index : null, action.route.gateway.link);
-      else assert.deepEqual(gateway?.family === 'inet' ? gateway.address : null, action.route.gateway.address);
+      else assert.deepEqual(gateway?.family === 'inet' || gateway?.family === 'inet6' ? gateway.address : null, action.route.gateway.address);
       if (TYPE[action.kind] === 'RTM_ADD') {
         const names = routeFlagNames(message.flags);
         for (const f of action.route.flags) assert.ok(names.includes(f), `${action.route.destination}: ${f} missing from ${names.join(',')}`);

@@ -57,8 +57,9 @@ function generate(seed: number): Case | null {
     `interface: {name: ${name}}`,
     chance(0.8) ? `address: [${[v4, ...(ipv6 ? [`"${v6}"`] : [])].join(', ')}]` : '',
     `mode: ${pick(['full', 'split'])}`,
-    `fullTunnel: {strategy: ${pick(['replace', 'split-default'])}}`,
-    `ipv6: ${ipv6}`,
+    `fullTunnel: {strategy: ${pick(os === 'linux' ? ['policy', 'replace', 'split-default'] : ['replace', 'split-default'])}}`,
+    // Not routed into the tunnel: blocked (written or by default) or bypassing it.
+    ipv6 ? 'ipv6: true' : pick(['ipv6: false', 'ipv6: bypass', '']),
     `multicast: ${chance(0.7)}`,
     `broadcast: ${chance(0.7)}`,
     `routes: [${routes.map((x) => `"${x}"`).join(', ')}]`,
@@ -171,7 +172,8 @@ for (let seed = 1; cases.length < 400 && seed < 5000; seed++) {
 test('the generator yields enough valid, varied cases', () => {
   assert.ok(cases.length >= 400, `only ${cases.length} valid cases`);
   const kinds = new Set(cases.map((c) => `${c.os}/${c.profile.mode}/${c.profile.strategy}`));
-  assert.equal(kinds.size, 8);
+  assert.equal(kinds.size, 10);
+  assert.deepEqual(new Set(cases.map((c) => c.profile.ipv6)), new Set(['tunnel', 'block', 'bypass']));
   assert.ok(cases.some((c) => c.profile.exclude.length > 0 && c.profile.endpoints.length > 0));
 });
 
@@ -196,7 +198,8 @@ test('every exclude and every endpoint stays on the physical interface', () => {
   for (const c of cases) {
     const p = plan(c);
     const table = applied(c, p);
-    const families: Family[] = c.profile.ipv6 ? ['inet', 'inet6'] : ['inet'];
+    // Endpoints and excludes of a family get physical routes when that family is routed or blocked.
+    const families: Family[] = c.profile.ipv6 === 'tunnel' || (c.profile.mode === 'full' && c.profile.ipv6 === 'block') ? ['inet', 'inet6'] : ['inet'];
     const targets: Array<[string, Prefix]> = [
       ...c.profile.exclude.map((e): [string, Prefix] => ['exclude', e]),
       ...c.profile.endpoints.map((e): [string, Prefix] => {

@@ -44,7 +44,7 @@ function utunRows(p: Profile): string[] {
 }
 
 test('full tunnel, replace: the seed table', () => {
-  assert.deepEqual(utunRows(profile('interface: {name: utun7}\naddress: 10.10.10.2\n')).sort(), [
+  assert.deepEqual(utunRows(profile('interface: {name: utun7}\naddress: 10.10.10.2\nipv6: bypass\n')).sort(), [
     '10.10.10.2 10.10.10.2 UH utun7',
     '224.0.0/4 link#36 UCS utun7',
     '255.255.255.255/32 link#36 UCS utun7',
@@ -61,7 +61,7 @@ test('split mode: the same routes scoped to the utun (UCSI, scope 36)', () => {
 });
 
 test('replace: the exact routes, and the physical ones moved aside in a safe order', () => {
-  const plan = planRoutes(profile('interface: {name: utun7}\naddress: 10.10.10.2\nendpoints: [203.0.113.7]\n'), FACTS);
+  const plan = planRoutes(profile('interface: {name: utun7}\naddress: 10.10.10.2\nendpoints: [203.0.113.7]\nipv6: bypass\n'), FACTS);
   const json = planJson(plan) as { routes: unknown[]; actions: Array<{ kind: string; route: { destination: string; scope: number | null } }> };
   assert.deepEqual(json.routes[json.routes.length - 3], {
     destination: '0.0.0.0/0',

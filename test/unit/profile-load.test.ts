@@ -70,7 +70,18 @@ test('tunroute check: exit 0 and one summary line for a valid profile', () => {
     writeFileSync(file, 'interface: {name: utun7}\naddress: 10.10.10.2\nendpoints: [203.0.113.7]\n', { mode: 0o600 });
     const run = check('--os', 'darwin', file);
     assert.equal(run.status, 0, run.stderr);
-    assert.equal(run.stdout, `${file}: ok, full tunnel (replace) on utun7, 10.10.10.2, 0 routes, 0 excludes, 1 endpoint, IPv6 off, reconcile every 30s\n`);
+    assert.equal(run.stdout, `${file}: ok, full tunnel (replace) on utun7, 10.10.10.2, 0 routes, 0 excludes, 1 endpoint, IPv6 blocked while the tunnel is up, reconcile every 30s\n`);
+    assert.equal(run.stderr, '');
+    // The summary says what each IPv6 setting does; an explicit bypass also warns.
+    writeFileSync(file, 'interface: {name: wg0}\naddress: [10.10.10.2, "fd00::2"]\nipv6: true\nendpoints: [203.0.113.7]\n', { mode: 0o600 });
+    assert.match(check('--os', 'linux', file).stdout, /: ok, full tunnel \(policy\) on wg0, 10\.10\.10\.2, fd00::2, .*, IPv6 into the tunnel, /);
+    writeFileSync(file, 'interface: {name: wg0}\nipv6: bypass\nendpoints: [203.0.113.7]\n', { mode: 0o600 });
+    const bypass = check('--os', 'linux', file);
+    assert.equal(bypass.status, 0);
+    assert.match(bypass.stdout, /IPv6 NOT protected: it uses the physical network \(ipv6: bypass\)/);
+    assert.match(bypass.stderr, /:2:7 ipv6: warning: bypass: IPv6 traffic uses the physical network while the tunnel is up/);
+    writeFileSync(file, 'interface: {name: wg0}\nmode: split\nroutes: [10.20.0.0/16]\n', { mode: 0o600 });
+    assert.match(check('--os', 'linux', file).stdout, /split tunnel on wg0, .*, no IPv6 routed, /);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -33,10 +33,11 @@ test('a minimal profile gets every default', () => {
   assert.deepEqual(p.interface, { kind: 'name', name: 'utun7' });
   assert.equal(p.addresses, null);
   assert.equal(p.mode, 'full');
-  assert.equal(p.strategy, 'replace');
+  assert.equal(p.strategy, 'replace', 'macOS: replace until the configd strategy exists');
   assert.deepEqual([p.routes, p.exclude, p.endpoints], [[], [], []]);
-  assert.deepEqual([p.multicast, p.broadcast, p.ipv6, p.mtu], [true, true, false, null]);
-  assert.deepEqual(p.linux, { table: 51820, rulePriority: 10000, metric: 0 });
+  assert.deepEqual([p.multicast, p.broadcast, p.ipv6, p.mtu], [true, true, 'block', null], 'IPv6 is blocked by default');
+  assert.deepEqual(p.linux, { table: 51820, rulePriority: 10000, metric: 0, fwmark: null, setFwmark: false });
+  assert.equal(valid('interface: {name: wg0}\n', 'linux').strategy, 'policy', 'policy routing is the Linux default');
   assert.deepEqual(p.daemon, {
     logLevel: 'info',
     journal: '/var/db/tunroute/t.journal.json',
@@ -89,6 +90,13 @@ test('values are normalised: canonical prefixes, addresses, sizes and durations'
   assert.equal(p.daemon.reconcileIntervalMs, 90_000);
   assert.equal(p.daemon.shutdownTimeoutMs, 250);
   assert.equal(p.daemon.flap.windowMs, 120_000);
+});
+
+test('ipv6: true/false keep their meaning as tunnel/block; tunnel, block and bypass are written out', () => {
+  const mode = (v: string): string => valid(`interface: {name: wg0}\nipv6: ${v}\n`, 'linux').ipv6;
+  assert.deepEqual(['true', 'false', 'tunnel', 'block', 'bypass'].map(mode), ['tunnel', 'block', 'tunnel', 'block', 'bypass']);
+  const marked = valid('interface: {name: wg0}\nlinux: {fwmark: 51820, setFwmark: true}\n', 'linux');
+  assert.deepEqual([marked.strategy, marked.linux.fwmark, marked.linux.setFwmark], ['policy', 51820, true]);
 });
 
 test('an exclude carved out of a route, and routes inside each other, are fine', () => {
