@@ -20,7 +20,9 @@
  * - full/policy (the Linux default): table `linux.table` holds default/multicast/broadcast
  *   via the tunnel; rule `lookup main suppress_prefixlength 0` (priority P) lets main's
  *   specific routes (LAN, endpoints, excludes) win, then `lookup <table>` (P+1), or
- *   `not fwmark M lookup <table>` when the VPN marks its own packets. Main is never touched;
+ *   `not fwmark M lookup <table>` when the VPN marks its own packets. Main is never touched.
+ *   With onTunnelDown: block, the table also holds an unreachable default at the highest
+ *   metric, which is all that is left when the device goes: a kill switch;
  * - full/split-default: 0/1 + 128/1 (+ ::/1, 8000::/1) in main;
  * - full/replace: a default in main with `linux.metric`, which wins over the physical
  *   default without deleting it; a physical default at that metric or below is first
@@ -234,13 +236,16 @@ const LO0_INDEX = 1;
  * IPv4 without waiting). macOS: RTF_REJECT via ::1 on lo0, the router of Apple's own null
  * IPv6 service.
  */
-function blockRoute(ctx: Context, destination: string, options: { table?: number; metric?: number | null } = {}): Route {
+function blockRoute(ctx: Context, destination: string, options: { table?: number; metric?: number | null; family?: Family } = {}): Route {
   if (ctx.facts.os === 'darwin') {
     return { family: 'inet6', destination, gateway: { address: '::1' }, interface: 'lo0', index: LO0_INDEX, scope: null, table: null, metric: null, flags: flags('UP', 'GATEWAY', 'STATIC', 'REJECT'), mtu: null, origin: 'tunnel' };
   }
   const type: RouteType = 'unreachable';
-  return { family: 'inet6', destination, gateway: { link: 0 }, interface: '', index: 0, scope: null, table: options.table ?? MAIN_TABLE, metric: options.metric ?? null, flags: [], mtu: null, origin: 'tunnel', type };
+  return { family: options.family ?? 'inet6', destination, gateway: { link: 0 }, interface: '', index: 0, scope: null, table: options.table ?? MAIN_TABLE, metric: options.metric ?? null, flags: [], mtu: null, origin: 'tunnel', type };
 }
+
+/** The metric of the policy table's kill-switch default: behind any route of the tunnel's. */
+export const KILL_SWITCH_METRIC = 0xffffffff;
 
 /** The IPv6 destinations a blocked IPv6 needs refused: the default, or its two halves. */
 function blockSet(ctx: Context, halves: boolean): string[] {
@@ -356,6 +361,12 @@ function linuxPolicy(ctx: Context, part: TunnelPart): void {
   const { table, rulePriority, fwmark } = ctx.profile.linux;
   for (const destination of defaultSet(ctx, false)) part.routes.push(add(linkRoute(ctx, destination, { table })));
   for (const destination of blockSet(ctx, false)) part.routes.push(add(blockRoute(ctx, destination, { table })));
+  if (ctx.profile.daemon.onTunnelDown === 'block') {
+    // The kill switch: behind the tunnel's defaults, an unreachable one at the highest metric.
+    // When the device goes, the kernel drops its routes and this one is left, so with the
+    // rules kept in place nothing falls through to main's physical default.
+    for (const family of ctx.families) part.routes.push(add(blockRoute(ctx, DEFAULTS[family], { table, metric: KILL_SWITCH_METRIC, family })));
+  }
   const families: Family[] = ctx.block6 ? ['inet', 'inet6'] : ctx.families;
   for (const family of families) {
     part.rules.push(addRule({ family, priority: rulePriority, from: null, table: MAIN_TABLE, suppressPrefixlength: 0 }));

@@ -11,6 +11,8 @@
  *   eth1 192.168.51.2/24  fd00:51::2  ── b0 192.168.51.1  fd00:51::1    (network "b", another network)
  *                                        lo 198.51.100.1  2001:db8:e::1    (the WireGuard endpoint,
  *                                                                             reachable physically)
+ *                                        lo 203.0.113.1   2001:db8:f::1    ("the internet": physical,
+ *                                                                             shows a leak)
  *   wgc  10.10.10.2  fd00:10::2  ═══════ wgs 10.10.10.1/24 fd00:10::1/64 (wireguard-go, keys per run)
  *                                        t0 172.16.99.1  fd00:99::1 ── t0 172.16.99.2  fd00:99::2
  * ```
@@ -63,6 +65,11 @@ export const ADDRESSES = {
   endpoint: { v4: '198.51.100.1', v6: '2001:db8:e::1', port: 51820 },
   /** Tunnel addresses. The client's are host addresses; the server's carry the tunnel's prefix. */
   tunnel: { client: { v4: '10.10.10.2', v6: 'fd00:10::2' }, server: { v4: '10.10.10.1', v6: 'fd00:10::1' }, prefix: { v4: '10.10.10.0/24', v6: 'fd00:10::/64' } },
+  /**
+   * A host on the far side of the physical networks that is neither the endpoint nor on
+   * the LAN (on the server's lo): reachable physically, so a ping to it shows a leak.
+   */
+  internet: { v4: '203.0.113.1', v6: '2001:db8:f::1' },
   /** Reachable from the client only through the tunnel. */
   target: { v4: '172.16.99.2', v6: 'fd00:99::2', prefix: { v4: '172.16.99.0/24', v6: 'fd00:99::/64' }, gateway: { v4: '172.16.99.1', v6: 'fd00:99::1' } },
 } as const;
@@ -256,6 +263,8 @@ export class World {
     // (On lo: not every kernel has the dummy device.)
     this.ip('server', 'addr', 'add', `${A.endpoint.v4}/32`, 'dev', 'lo');
     this.ip('server', 'addr', 'add', `${A.endpoint.v6}/128`, 'dev', 'lo');
+    this.ip('server', 'addr', 'add', `${A.internet.v4}/32`, 'dev', 'lo');
+    this.ip('server', 'addr', 'add', `${A.internet.v6}/128`, 'dev', 'lo');
     // The target network behind the server.
     this.ip('server', 'link', 'add', 't0', 'type', 'veth', 'peer', 'name', 't0', 'netns', target);
     this.ip('server', 'addr', 'add', `${A.target.gateway.v4}/24`, 'dev', 't0');
@@ -377,6 +386,9 @@ export class World {
       this.ip(side, 'addr', 'add', `${A.tunnel.client.v4}/32`, 'dev', dev);
       if (this.tunnelIpv6) this.ip(side, 'addr', 'add', `${A.tunnel.client.v6}/128`, 'dev', dev);
     }
+    // No random link-local address: a restarted tunnel then leaves the table exactly as the
+    // first one did, so tests can compare tables across a restart byte for byte.
+    this.ip(side, 'link', 'set', dev, 'addrgenmode', 'none');
     this.ip(side, 'link', 'set', dev, 'up');
     this.log(`wireguard-go ${dev} up in ${this.ns[side]}`);
   }

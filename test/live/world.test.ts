@@ -19,6 +19,8 @@ test('the world: target only through the tunnel, endpoint physical, tunnel resta
     assert.equal(world.ping('client', ADDRESSES.endpoint.v4).ok, true, 'the endpoint is reachable physically');
     assert.equal(world.ping('client', ADDRESSES.endpoint.v6).ok, true);
     assert.match(world.routeGet('client', ADDRESSES.endpoint.v4), /via 192\.168\.50\.1 dev eth0/);
+    assert.equal(world.ping('client', ADDRESSES.internet.v4).ok, true, '"the internet" is reachable physically');
+    assert.equal(world.ping('client', ADDRESSES.internet.v6).ok, true);
 
     world.ip('client', 'route', 'add', ADDRESSES.target.prefix.v4, 'dev', wg);
     world.ip('client', '-6', 'route', 'add', ADDRESSES.target.prefix.v6, 'dev', wg);

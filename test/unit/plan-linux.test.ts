@@ -153,3 +153,15 @@ test('IPv6 bypass plans nothing for IPv6 and warns; split mode never blocks', ()
   const split = planRoutes(profile('mode: split\nroutes: [10.20.0.0/16]\n', V4_ONLY), facts(null, 1024));
   assert.equal(split.routes.filter((r) => r.family === 'inet6').length, 0, 'split mode routes no IPv6 unless ipv6: true');
 });
+
+test('policy with onTunnelDown: block: an unreachable default per family at the highest metric stays behind the tunnel\'s', () => {
+  const plan = planRoutes(profile('multicast: false\nbroadcast: false\ndaemon: {onTunnelDown: block}\n'), facts(null, 1024));
+  assert.deepEqual(lines(plan).filter((l) => l.includes('unreachable') || l.includes('table 51820 (tunnel)')), [
+    'add 0.0.0.0/0 dev wg0 table 51820 (tunnel)',
+    'add ::/0 dev wg0 table 51820 (tunnel)',
+    'add unreachable 0.0.0.0/0 table 51820 metric 4294967295 (tunnel)',
+    'add unreachable ::/0 table 51820 metric 4294967295 (tunnel)',
+  ]);
+  const restore = planRoutes(profile('multicast: false\nbroadcast: false\n'), facts(null, 1024));
+  assert.equal(restore.routes.filter((r) => r.type === 'unreachable').length, 0, 'onTunnelDown: restore needs no kill switch');
+});
