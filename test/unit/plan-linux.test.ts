@@ -12,7 +12,7 @@ import { validateProfileText } from '../../daemon/profile/validate.js';
 import type { Profile } from '../../daemon/profile/profile.js';
 import { planRoutes } from '../../daemon/plan/plan.js';
 import type { PlanFacts } from '../../daemon/plan/facts.js';
-import { describeAction } from '../../daemon/plan/format.js';
+import { describeAction, formatRouteTable } from '../../daemon/plan/format.js';
 
 function profile(text: string, head = 'address: [10.10.10.2/32, "fd00::2/128"]\nipv6: true\n'): Profile {
   const result = validateProfileText(`interface: {name: wg0}\n${head}endpoints: [203.0.113.7]\n${text}`, 'l.yaml', { platform: 'linux' });
@@ -164,4 +164,11 @@ test('policy with onTunnelDown: block: an unreachable default per family at the 
   ]);
   const restore = planRoutes(profile('multicast: false\nbroadcast: false\n'), facts(null, 1024));
   assert.equal(restore.routes.filter((r) => r.type === 'unreachable').length, 0, 'onTunnelDown: restore needs no kill switch');
+});
+
+test('plan shows the IPv6 block and the rules: the route table and the rule list', () => {
+  const text = formatRouteTable(planRoutes(profile('multicast: false\nbroadcast: false\n', V4_ONLY), facts(null, 1024)));
+  assert.match(text, /^Internet6:\nDestination +Gateway +Flags +Metric +Table +Iface +Origin\ndefault +unreachable +! +0 +51820 +- +tunnel$/m);
+  assert.match(text, /^10000:\tfrom all lookup main suppress_prefixlength 0$/m);
+  assert.match(text, /^10001:\tfrom all lookup 51820  \(IPv6\)$/m);
 });
