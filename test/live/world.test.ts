@@ -2,6 +2,7 @@
 // it builds, with real wireguard-go tunnels, and teardown leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { ADDRESSES, World, worldRequirements } from '../../daemon/sandbox/world.js';
 
@@ -64,4 +65,36 @@ test('a world without client IPv6 tunnel addresses', async (t) => {
   } finally {
     world.destroy();
   }
+});
+
+test('destroyOnExit: Ctrl-C (SIGINT) in a process holding a world removes it and exits 130', async (t) => {
+  const missing = worldRequirements();
+  if (missing.length > 0) {
+    t.skip(missing.join('; '));
+    return;
+  }
+  const module = new URL('../../daemon/sandbox/world.js', import.meta.url).href;
+  const script = `import { World } from ${JSON.stringify(module)};
+const world = await World.create();
+world.destroyOnExit();
+console.log(JSON.stringify({ ns: world.ns, tunnel: world.interfaces.tunnel }));
+setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0] as string);
+    });
+    child.once('exit', () => reject(new Error(`exited before building its world: ${stderr}`)));
+  });
+  const { ns, tunnel } = JSON.parse(line) as { ns: Record<string, string>; tunnel: Record<string, string> };
+  assert.deepEqual(readdirSync('/run/netns').filter((n) => Object.values(ns).includes(n)).sort(), Object.values(ns).sort(), 'the world exists');
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.deepEqual(readdirSync('/run/netns').filter((n) => Object.values(ns).includes(n)), [], 'no namespace is left');
+  for (const dev of Object.values(tunnel)) assert.equal(existsSync(`/var/run/wireguard/${dev}.sock`), false, `no UAPI socket left for ${dev}`);
 });
