@@ -4,7 +4,7 @@
  * destination abbreviations and flag letters, so the output can be compared with the
  * real table line by line), the numbered actions, and a stable JSON shape.
  */
-import { describeRule as ruleWords, routeType, type Route, type Rule } from '../model/route.js';
+import { describeRule as ruleWords, effectiveMetric, routeType, type Route, type Rule } from '../model/route.js';
 import { parsePrefix } from '../profile/prefix.js';
 import type { Action } from './actions.js';
 import type { Plan } from './plan.js';
@@ -102,9 +102,11 @@ export function formatRouteTable(plan: Plan): string {
       const rows = [['Destination', 'Gateway', 'Flags', 'Metric', 'Table', 'Iface', 'Origin']];
       for (const r of routes) {
         const destination = r.destination === '0.0.0.0/0' || r.destination === '::/0' ? 'default' : r.destination;
-        // A refusing route has no gateway or device: netstat shows it with flag "!" and iface "-".
-        if (routeType(r) !== 'unicast') rows.push([destination, routeType(r), '!', String(r.metric ?? 0), tableName(r.table), '-', r.origin]);
-        else rows.push([destination, 'link' in r.gateway ? '*' : r.gateway.address, linuxLetters(r), String(r.metric ?? 0), tableName(r.table), r.interface, r.origin]);
+        // The metric the kernel will store (IPv6: 1024 for none or 0). A refusing route has no
+        // gateway or device: netstat shows it with flag "!" and iface "-".
+        const metric = String(effectiveMetric(r));
+        if (routeType(r) !== 'unicast') rows.push([destination, routeType(r), '!', metric, tableName(r.table), '-', r.origin]);
+        else rows.push([destination, 'link' in r.gateway ? '*' : r.gateway.address, linuxLetters(r), metric, tableName(r.table), r.interface, r.origin]);
       }
       out.push(title, columns(rows));
     }

@@ -168,7 +168,7 @@ test('policy with onTunnelDown: block: an unreachable default per family at the 
 
 test('plan shows the IPv6 block and the rules: the route table and the rule list', () => {
   const text = formatRouteTable(planRoutes(profile('multicast: false\nbroadcast: false\n', V4_ONLY), facts(null, 1024)));
-  assert.match(text, /^Internet6:\nDestination +Gateway +Flags +Metric +Table +Iface +Origin\ndefault +unreachable +! +0 +51820 +- +tunnel$/m);
+  assert.match(text, /^Internet6:\nDestination +Gateway +Flags +Metric +Table +Iface +Origin\ndefault +unreachable +! +1024 +51820 +- +tunnel$/m);
   assert.match(text, /^10000:\tfrom all lookup main suppress_prefixlength 0$/m);
   assert.match(text, /^10001:\tfrom all lookup 51820  \(IPv6\)$/m);
 });
