@@ -22,8 +22,11 @@
  *   forwards, but a rule refuses (`prohibit`) traffic to the target that arrives on a0 or b0.
  * - The endpoint address sits on the server's loopback device and is reachable through
  *   the physical networks, as a VPN server's public address is.
+ * - "The internet" (also on the server's loopback) is reachable physically too; a ping to it
+ *   that succeeds while a full tunnel should carry or block its family is a leak.
  * - The client's tunnel device is created by wireguard-go and configured with `wg`; the
- *   client routes nothing into it: that is the job of the tunroute under test.
+ *   client routes nothing into it: that is the job of the tunroute under test. It gets no
+ *   link-local address (addrgenmode none), so a restarted tunnel leaves the same table.
  *
  * API:
  * ```ts
@@ -35,13 +38,18 @@
  * world.exec('client', 'ip', ['route'])       // {status, stdout, stderr}, never throws
  * world.ip('client', 'route', 'show')         // `ip -n NS …`, throws with stderr on failure
  * world.ping('client', ADDRESSES.target.v4)   // {ok, output}: one reply within the deadline
+ * world.tryIp('client', 'rule')               // `ip -n NS …` as {status, stdout, stderr}
+ * world.spawn('client', 'node', [cli, 'run', profile])  // a long-running process inside (piped)
  * world.routeGet('client', '198.51.100.1')    // `ip route get`'s line
  * world.transfer('client')                    // {rx, tx} bytes from `wg show … transfer`
  * await world.stopTunnel('client', 'SIGKILL') // wireguard-go killed, its device gone
  * await world.startTunnel('client')           // started again, same keys and addresses
- * world.setPhysicalGateway('b', { style: 'del-add' })  // the client's default moves to network b
+ * world.tunnelPid('client')                   // wireguard-go's pid, or null
+ * world.setPhysicalGateway('b', { style: 'del-add' })  // the client's defaults (v4+v6) move to network b
+ *                                             // (style 'replace' as NetworkManager, 'del-add' as a DHCP script)
+ * world.physicalGateway                       // 'a' | 'b'
  * world.destroy()                             // idempotent; also run on exit when asked:
- * world.destroyOnExit()                       // 'exit', SIGINT, SIGTERM, SIGHUP → destroy
+ * world.destroyOnExit()                       // 'exit', SIGINT, SIGTERM, SIGHUP → destroy (then exit 128+N)
  * ```
  * Names carry the creating process's pid, so `sweepStaleWorlds()` (called by create())
  * removes what a killed run left: its namespaces, the processes still inside them, and
