@@ -4,7 +4,7 @@
 // clients and NetworkManager do it, and the profile edited (valid, then invalid).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { ADDRESSES, assertPhysicalStays, assertThroughTunnel, profileText, skipUnlessWorld, startDaemon, stopAndCompare, table, TAG, waitUntil, withWorld } from './harness.js';
 
 test('heal: a deleted rule, table route or endpoint route comes back (delays printed)', async (t) => {
@@ -104,9 +104,14 @@ test('profile edited while running: only the difference is applied; an invalid e
     const name = /^name: (.*)$/m.exec(readFileSync(path, 'utf8'))?.[1];
     assert.ok(name);
     const edited = (extra: string): string => profileText(world, dir, { ipv6: 'true', extra }).replace(/^name: .*$/m, `name: ${name}`);
+    // As an editor saves: a new file renamed over the old, so the daemon never reads half a file.
+    const save = (text: string): void => {
+      writeFileSync(`${path}.new`, text, { mode: 0o600 });
+      renameSync(`${path}.new`, path);
+    };
 
     let mark = daemon.lines.length;
-    writeFileSync(path, edited(`exclude:\n  - ${ADDRESSES.internet.v4}/32\n`));
+    save(edited(`exclude:\n  - ${ADDRESSES.internet.v4}/32\n`));
     await daemon.waitFor((l) => l.state === 'installed' && l.from === 'reloading', 10_000, mark);
     const changed = daemon.lines.slice(mark).filter((l) => typeof l.action === 'string');
     assert.deepEqual(changed.map((l) => [l.action, l.destination]), [['add', `${ADDRESSES.internet.v4}/32`]], 'only the new exclude route');
@@ -115,7 +120,7 @@ test('profile edited while running: only the difference is applied; an invalid e
 
     const installed = table(world);
     mark = daemon.lines.length;
-    writeFileSync(path, edited('exclude:\n  - 10.0.0.0/33\n'));
+    save(edited('exclude:\n  - 10.0.0.0/33\n'));
     const refused = await daemon.waitFor((l) => typeof l.problem === 'string', 10_000, mark);
     assert.match(String(refused.problem), /exclude\[0\]: "10\.0\.0\.0\/33"/);
     assert.equal(table(world), installed, 'nothing changed');
