@@ -225,12 +225,15 @@ export class World {
 
   /** Builds a world: namespaces, physical networks, server forwarding, and the tunnel up on both sides. */
   static async create(options: WorldOptions = {}): Promise<World> {
+    const A = ADDRESSES;
     const missing = worldRequirements();
     if (missing.length > 0) throw new Error(`cannot build the test world: ${missing.join('; ')}`);
     sweepStaleWorlds(options.prefix ?? DEFAULT_PREFIX);
     const world = new World(options);
     try {
       world.buildNetworks();
+      await world.settle('client', [A.a.v4.client, A.a.v6.client, A.b.v4.client, A.b.v6.client], ['eth0', 'eth1']);
+      await world.settle('server', [A.a.v4.gateway, A.a.v6.gateway, A.b.v4.gateway, A.b.v6.gateway], ['a0', 'b0', 't0']);
       await world.startTunnel('server');
       await world.startTunnel('client');
     } catch (e) {
@@ -398,7 +401,32 @@ export class World {
     // first one did, so tests can compare tables across a restart byte for byte.
     this.ip(side, 'link', 'set', dev, 'addrgenmode', 'none');
     this.ip(side, 'link', 'set', dev, 'up');
+    const own = side === 'server' ? [A.tunnel.server.v4, A.tunnel.server.v6] : [A.tunnel.client.v4, ...(this.tunnelIpv6 ? [A.tunnel.client.v6] : [])];
+    await this.settle(side, own, []);
     this.log(`wireguard-go ${dev} up in ${this.ns[side]}`);
+  }
+
+  /**
+   * Waits until the kernel has finished what it does on its own after addresses are added
+   * and links come up (the local routes of `addresses`, and on `linkLocal` devices their
+   * IPv6 link-local address with its routes). The kernel does that work asynchronously, so
+   * without waiting, a table read right after create() could miss lines that appear a moment
+   * later, and a byte-for-byte comparison would fail for reasons that are nobody's doing.
+   */
+  private async settle(side: Side, addresses: string[], linkLocal: string[]): Promise<void> {
+    const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const local = this.ip(side, '-4', 'route', 'show', 'table', 'local') + this.ip(side, '-6', 'route', 'show', 'table', 'local');
+      const main6 = this.ip(side, '-6', 'route', 'show');
+      const missing = [
+        ...addresses.filter((a) => !new RegExp(`^local ${escape(a)} `, 'm').test(local)),
+        ...linkLocal.filter((dev) => !new RegExp(`^local fe80::\\S+ dev ${escape(dev)} `, 'm').test(local) || !new RegExp(`^fe80::/64 dev ${escape(dev)} `, 'm').test(main6)),
+      ];
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`${this.ns[side]}: the kernel did not finish setting up ${missing.join(', ')} within 10 s`);
+      await sleep(10);
+    }
   }
 
   /** Stops wireguard-go in `side` with `signal` and waits until its device is gone. */
