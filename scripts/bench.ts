@@ -15,7 +15,7 @@
  * - codecs: Linux and macOS route messages decoded per second, Linux against a minimal decoder;
  * - check: `tunroute check` of a large profile against parsing the same YAML alone.
  *
- *   node dist/scripts/bench.js [--quick] [--rounds N] [--json FILE]
+ *   node dist/scripts/bench.js [--quick] [--rounds N] [--json FILE] [--only install,repair,…] [--sizes 10000,50000]
  *
  * --quick is the CI smoke test: small sizes, one round, every benchmark runs, no figures judged.
  * Medians over rounds (min–max shown), because the machines are shared and noisy.
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     inner: { type: 'string' },
     routes: { type: 'string' },
     count: { type: 'string' },
+    only: { type: 'string' },
+    sizes: { type: 'string' },
   },
 });
 
@@ -229,7 +231,10 @@ const fmt = (x: number | undefined): string => (x === undefined || Number.isNaN(
 
 const QUICK = values.quick;
 const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
-const SIZES = QUICK ? [200] : [1_000, 10_000, 50_000];
+const SIZES = values.sizes ? values.sizes.split(',').map(Number) : QUICK ? [200] : [1_000, 10_000, 50_000];
+/** Benchmark groups to run (all by default): codecs, check, repair, reconcile, install, storm. */
+const ONLY = values.only ? new Set(values.only.split(',')) : null;
+const wants = (group: string): boolean => ONLY === null || ONLY.has(group);
 
 async function benchInstallRemove(n: number): Promise<void> {
   const daemonUp: number[] = [];
@@ -601,12 +606,12 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   process.stderr.write(`tunroute benchmarks${QUICK ? ' (quick: smoke test, figures not judged)' : ''}, ${ROUNDS} round(s)\n`);
-  await benchCodecs();
-  await benchCheck();
-  for (const n of QUICK ? [200] : [100, 10_000]) await benchRepair(n);
-  for (const n of QUICK ? [200] : [1_000, 10_000]) await benchReconcile(n);
-  for (const n of SIZES) await benchInstallRemove(n);
-  await benchStormAndFootprint();
+  if (wants('codecs')) await benchCodecs();
+  if (wants('check')) await benchCheck();
+  if (wants('repair')) for (const n of QUICK ? [200] : [100, 10_000]) await benchRepair(n);
+  if (wants('reconcile')) for (const n of QUICK ? [200] : [1_000, 10_000]) await benchReconcile(n);
+  if (wants('install')) for (const n of SIZES) await benchInstallRemove(n);
+  if (wants('storm')) await benchStormAndFootprint();
 
   const machine = `${sh('uname', ['-sr']).trim()}, node ${process.version}, ${sh('nproc', []).trim()} cores, ${new Date().toISOString().slice(0, 16)}Z`;
   const table = [

@@ -86,33 +86,61 @@ export class ByteReader {
   }
 }
 
-/** A fixed-size little buffer builder: writes outside the buffer are programming errors. */
+/**
+ * A fixed-size little buffer builder: writes outside the buffer are programming errors.
+ * Integers are stored byte by byte in host order, without a DataView per buffer (requests
+ * are built by the thousand when a large profile is installed).
+ */
 export class ByteWriter {
   readonly bytes: Uint8Array;
-  private readonly view: DataView;
 
   constructor(size: number) {
     this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
+  }
+  private room(offset: number, size: number): void {
+    if (!(offset >= 0 && offset + size <= this.bytes.length)) throw new RangeError(`write of ${size} byte(s) at ${offset} is outside ${this.bytes.length}`);
   }
   u8(offset: number, value: number): this {
-    this.view.setUint8(offset, value);
+    this.room(offset, 1);
+    this.bytes[offset] = value;
     return this;
   }
   u16(offset: number, value: number): this {
-    this.view.setUint16(offset, value, HOST_LITTLE_ENDIAN);
+    this.room(offset, 2);
+    const b = this.bytes;
+    if (HOST_LITTLE_ENDIAN) {
+      b[offset] = value;
+      b[offset + 1] = value >>> 8;
+    } else {
+      b[offset] = value >>> 8;
+      b[offset + 1] = value;
+    }
     return this;
   }
   u32(offset: number, value: number): this {
-    this.view.setUint32(offset, value >>> 0, HOST_LITTLE_ENDIAN);
+    this.room(offset, 4);
+    const b = this.bytes;
+    const v = value >>> 0;
+    if (HOST_LITTLE_ENDIAN) {
+      b[offset] = v;
+      b[offset + 1] = v >>> 8;
+      b[offset + 2] = v >>> 16;
+      b[offset + 3] = v >>> 24;
+    } else {
+      b[offset] = v >>> 24;
+      b[offset + 1] = v >>> 16;
+      b[offset + 2] = v >>> 8;
+      b[offset + 3] = v;
+    }
     return this;
   }
   i32(offset: number, value: number): this {
-    this.view.setInt32(offset, value, HOST_LITTLE_ENDIAN);
-    return this;
+    return this.u32(offset, value | 0);
   }
   u16be(offset: number, value: number): this {
-    this.view.setUint16(offset, value, false);
+    this.room(offset, 2);
+    this.bytes[offset] = value >>> 8;
+    this.bytes[offset + 1] = value;
     return this;
   }
   set(offset: number, data: Uint8Array): this {
