@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { KernelInterface } from './backends/backend.js';
-import type { Policy } from './engine/engine.js';
+import type { DesiredState, Policy } from './engine/engine.js';
 import { DEFAULT_FLAP_LIMITS } from './engine/flap.js';
 import { planRoutes } from './plan/plan.js';
 import { setFwmark, uapiSocketPath } from './wireguard/uapi.js';
@@ -41,6 +41,7 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
       return `fwmark ${fwmark} not set on ${tunnel.name}: ${why}`;
     }
   };
+  let lastPlan: { key: string; desired: DesiredState } | null = null;
   return {
     os,
     settings: {
@@ -74,11 +75,16 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
         }
       : undefined,
     desire(facts) {
+      // The plan is a pure function of the profile and its facts (the peers included): while
+      // they are the same, the same DesiredState comes back (the engine reuses what it derived).
+      const key = JSON.stringify(facts);
+      if (lastPlan !== null && lastPlan.key === key) return lastPlan.desired;
       const plan = planRoutes(profile, facts);
       const warnings = plan.warnings.join('\n');
       if (warnings !== lastWarnings) for (const w of plan.warnings) log.warn({ interface: facts.tunnel.name }, `plan: ${w}`);
       lastWarnings = warnings;
-      return { actions: plan.actions };
+      lastPlan = { key, desired: { actions: plan.actions } };
+      return lastPlan.desired;
     },
   };
 }

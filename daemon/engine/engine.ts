@@ -74,9 +74,6 @@ export interface Policy {
 
 /** A plan and what a run derives from it once: the keys of its routes and the routes it wants. */
 interface PlanCache {
-  policy: Policy;
-  /** The facts it was made from, as JSON. */
-  facts: string;
   desired: DesiredState;
   /** routeKey of each action's route, by action index ('' for rules). */
   routeKeys: string[];
@@ -255,18 +252,17 @@ export class Engine {
   }
 
   /**
-   * The policy's desired state for these facts. The plan is a pure function of the policy
-   * and the facts, and the facts are small (tunnel, physical defaults, contested routes), so
-   * a run whose facts did not change reuses the last plan instead of re-planning every route.
+   * The policy's desired state for these facts, with the keys a run needs. A policy that
+   * returns the same DesiredState object for unchanged inputs (createPolicy does) spares
+   * every run but the first the re-planning and the key derivation.
    */
   private desire(facts: Facts): PlanCache {
-    const key = JSON.stringify(facts);
-    if (this.lastPlan?.policy !== this.policy || this.lastPlan.facts !== key) {
-      const desired = this.policy.desire(facts);
+    const desired = this.policy.desire(facts);
+    if (this.lastPlan?.desired !== desired) {
       const routeKeys = desired.actions.map((a) => ('route' in a ? routeKey(a.route) : ''));
       const wanted = new Map<string, Route>();
       for (const a of desired.actions) if (a.kind === 'add' || a.kind === 'ensure' || a.kind === 'demote-to-scoped') wanted.set(this.backend.keyOf(a.route), a.route);
-      this.lastPlan = { policy: this.policy, facts: key, desired, routeKeys, wanted, wantedRouteKeys: new Set([...wanted.values()].map(routeKey)) };
+      this.lastPlan = { desired, routeKeys, wanted, wantedRouteKeys: new Set([...wanted.values()].map(routeKey)) };
     }
     return this.lastPlan;
   }

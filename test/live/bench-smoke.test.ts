@@ -21,7 +21,7 @@ test('npm run bench -- --quick: every benchmark runs and reports a figure', (t) 
     const report = JSON.parse(readFileSync(json, 'utf8')) as { quick: boolean; rows: Array<{ group: string; figure: string; value: number }> };
     assert.equal(report.quick, true);
     const groups = new Set(report.rows.map((row) => row.group.replace(/ \d+$/, '')));
-    assert.deepEqual([...groups].sort(), ['check', 'codecs', 'footprint', 'install', 'reconcile', 'remove', 'repair', 'storm']);
+    assert.deepEqual([...groups].sort(), ['check', 'codecs', 'footprint', 'install', 'macOS model', 'reconcile', 'remove', 'repair', 'storm']);
     for (const row of report.rows) assert.ok(Number.isFinite(row.value), `${row.group}: ${row.figure} has no figure`);
     assert.match(r.stdout, /^\| measure \| tunroute \| peer \| ratio \| target \| met \|$/m, 'the table is printed');
   } finally {
