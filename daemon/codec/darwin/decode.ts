@@ -168,9 +168,11 @@ function readMetrics(r: ByteReader, at: number): RouteMetrics {
 }
 
 /** Decodes the slots; masks go by `maskFamily(addrs)` so they never depend on their own family byte. */
+const ADDRESS_SLOTS = ['dst', 'gateway', 'ifp', 'ifa', 'author', 'brd'] as const;
+
 function decodeAddrs(slots: Partial<Record<SlotName, RawSlot>>, maskFamily: (a: Addrs) => IpFamily | null): Addrs {
   const addrs: Addrs = {};
-  for (const name of ['dst', 'gateway', 'ifp', 'ifa', 'author', 'brd'] as const) {
+  for (const name of ADDRESS_SLOTS) {
     const slot = slots[name];
     if (slot !== undefined) addrs[name] = decodeSockaddr(slot);
   }
@@ -207,6 +209,11 @@ function routeDestination(addrs: Addrs, slot: RawSlot | undefined, flags: number
       if (mask.prefix === null) return null;
       prefix = mask.prefix;
     } else return null;
+  }
+  if (family === 'inet') {
+    // IPv4, the common case: masked as a 32-bit number, no mask array.
+    const value = ((((bytes[0] as number) << 24) | ((bytes[1] as number) << 16) | ((bytes[2] as number) << 8) | (bytes[3] as number)) & (prefix === 0 ? 0 : -1 << (32 - prefix))) >>> 0;
+    return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}/${prefix}`;
   }
   return `${formatIp(family, applyPrefix(bytes, prefix))}/${prefix}`;
 }
@@ -426,8 +433,10 @@ export function decodeMessage(bytes: Uint8Array, offset = 0): DarwinMessage | nu
  * msglen. A malformed message with a sane msglen is recorded and skipped; a msglen
  * that cannot be followed (under 4, or past the end) ends the walk. Never throws.
  */
-export function walk(bytes: Uint8Array): WalkResult<DarwinMessage> {
+export function walk(input: Uint8Array): WalkResult<DarwinMessage> {
   const result: WalkResult<DarwinMessage> = { messages: [], errors: [], unknown: 0 };
+  // A plain Uint8Array view of a Buffer: its subarrays (a sockaddr each) are much cheaper.
+  const bytes = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
   const reader = new ByteReader(bytes);
   let pos = 0;
   while (pos < bytes.length) {

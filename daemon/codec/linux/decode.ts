@@ -124,7 +124,8 @@ function decodeAt(outer: ByteReader): LinuxMessage {
 export function walk(bytes: Uint8Array): WalkResult<LinuxMessage> {
   const result: WalkResult<LinuxMessage> = { messages: [], errors: [], unknown: 0 };
   let offset = 0;
-  const whole = new ByteReader(bytes);
+  // A plain Uint8Array view of a Buffer: views made from it later are cheaper.
+  const whole = new ByteReader(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
   while (offset < bytes.length) {
     const left = bytes.length - offset;
     if (left < HDR_SIZE) {
