@@ -388,11 +388,12 @@ async function benchStormAndFootprint(): Promise<void> {
     const monPerEvent = ((m1.cpuMs - m0.cpuMs) * 1000) / events;
     const core = (d1.cpuMs - d0.cpuMs) / stormMs;
     const intact = ns.routeCount();
-    row({ group: 'storm', figure: `events/s offered (${events} events)`, value: rate, unit: 'ev/s', samples: [], target: '≥ 100,000/s kept up with', met: rate >= 100_000 && core < 1 });
+    // The generator (ip -batch) sets the rate: below 100,000/s the goal is not tested, so not met.
+    row({ group: 'storm', figure: `events/s offered by the generator (${events} events)`, value: rate, unit: 'ev/s', samples: [], target: '≥ 100,000/s kept up with', met: rate >= 100_000 && core < 1 });
     row({ group: 'storm', figure: 'daemon CPU, share of a core', value: core, unit: 'core', samples: [], target: '< 1 core', met: core < 1 });
     row({ group: 'storm', figure: 'CPU per event', value: cpuPerEvent, unit: 'µs', samples: [], peer: 'ip monitor route', peerValue: monPerEvent, ratio: cpuPerEvent / monPerEvent, target: '≤ 2× ip monitor', met: cpuPerEvent / monPerEvent <= 2 });
     row({ group: 'storm', figure: 'own routes intact after', value: intact, unit: 'routes', samples: [], target: `${n}`, met: intact === n });
-    row({ group: 'storm', figure: 'settled after the storm ended', value: settled, unit: 'ms', samples: [], target: '≤ 100 ms', met: settled <= 100 });
+    row({ group: 'storm', figure: 'settled after the storm ended (CPU ticks of 10 ms)', value: settled, unit: 'ms', samples: [], target: '≤ 100 ms', met: settled <= 100 });
     row({ group: 'footprint', figure: `RSS growth over the first ${events / 2} foreign events (heap warm-up)`, value: rssHalf - idle1.rssMb, unit: 'MB', samples: [] });
     row({ group: 'footprint', figure: `RSS growth over the next ${events / 2} foreign events`, value: d1.rssMb - rssHalf, unit: 'MB', samples: [], target: 'noise (< 2 MB)', met: d1.rssMb - rssHalf < 2 });
     const { code } = await d.stop();
@@ -714,7 +715,7 @@ async function benchDarwinModel(): Promise<void> {
   row({ group: 'macOS model', figure: `reconcile ${n} routes (XNU model)`, value: median(rec), unit: 'ms', samples: rec, peer: 'its snapshot', peerValue: median(snap), ratio: median(rec) / median(snap), target: '≤ 2× snapshot', met: median(rec) / median(snap) <= 2 });
   row({ group: 'macOS model', figure: 'repair p50 (XNU model)', value: percentile(lat, 50), unit: 'ms', samples: lat, target: '< 1 ms', met: percentile(lat, 50) < 1 });
   row({ group: 'macOS model', figure: 'repair p99 (XNU model)', value: percentile(lat, 99), unit: 'ms', samples: [], target: '< 5 ms', met: percentile(lat, 99) < 5 });
-  row({ group: 'macOS model', figure: 'engine CPU per foreign event (XNU model)', value: r.stormEngineUsPerEvent as number, unit: 'µs', samples: [] });
+  row({ group: 'macOS model', figure: 'engine + model delivery CPU per foreign event (XNU model; the model\'s list table dominates)', value: r.stormEngineUsPerEvent as number, unit: 'µs', samples: [] });
   row({ group: 'macOS model', figure: 'own routes on utun7 after the storm (XNU model)', value: r.intact as number, unit: 'routes', samples: [] });
 }
 

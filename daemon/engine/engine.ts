@@ -31,6 +31,8 @@ import { WriteWindow } from './write-window.js';
 const WRITE_WINDOW = 128;
 /** After a fast repair, the full reconcile that confirms the table waits this long for quiet. */
 const CONFIRM_AFTER_REPAIR_MS = 200;
+/** Actions a run handles between turns it gives the event loop. */
+const YIELD_EVERY = 2048;
 /** Route writes per run logged one line each at info; the rest of a bulk run goes to debug. */
 const LOG_EACH_WRITES = 50;
 
@@ -345,6 +347,9 @@ export class Engine {
 
     for (let i = 0; i < desired.actions.length; i++) {
       const action = desired.actions[i] as Action;
+      // A long run of routes already in place never blocks the event loop for long: a stop,
+      // a status request or a kernel event gets a turn every few thousand routes.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise<void>((resolve) => setImmediate(resolve));
       // A stop takes over: the writes in flight finish, the sweep removes everything.
       if (this.stopRequested) break;
       switch (action.kind) {
