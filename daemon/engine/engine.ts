@@ -125,6 +125,8 @@ export class Engine {
   private unknownOutcomes = 0;
   private confirm: NodeJS.Timeout | null = null;
   private lastPlan: PlanCache | null = null;
+  /** False from an interface, address or overflow event until a run has seen the result. */
+  private interfacesSettled = true;
   /** Route events that could not change the plan or our routes, skipped without a reconcile. */
   private ignoredEvents = 0;
   private lastTunnel: { name: string; index: number } | null = null;
@@ -202,9 +204,12 @@ export class Engine {
       return;
     }
     if (event.kind === 'overflow') this.log.warn('routing socket overflowed; resyncing from a full snapshot');
+    // An interface or address change can take routes with it (IPv6 routes through a downed
+    // link go one message each): until a full run has looked, deletions are not repaired one by one.
+    if (event.kind === 'link' || event.kind === 'address' || event.kind === 'overflow') this.interfacesSettled = false;
     if (event.kind === 'route' && (this.state === 'installed' || this.state === 'degraded')) {
       const ours = this.wanted.get(this.backend.keyOf(event.route));
-      if (event.change === 'deleted' && ours && this.installed.has(routeKey(ours)) && this.backend.satisfies(event.route, ours)) {
+      if (event.change === 'deleted' && ours && this.interfacesSettled && this.installed.has(routeKey(ours)) && this.backend.satisfies(event.route, ours)) {
         this.log.info({ destination: event.route.destination, scope: event.route.scope, pid: event.pid }, 'foreign change: one of our routes was deleted');
         this.repairNow(ours);
         return;
@@ -293,6 +298,8 @@ export class Engine {
 
   private async reconcile(reason: string): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
+    // Events after this point re-clear it; this run's snapshot covers everything before.
+    this.interfacesSettled = true;
     const snap = await this.backend.snapshot();
     if (this.stopRequested) return;
     const name = this.policy.tunnelName();
