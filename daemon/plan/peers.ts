@@ -171,3 +171,35 @@ export function allowedIpRoutes(profile: Profile, facts: PlanFacts, families: re
   }
   return out;
 }
+
+/**
+ * Full mode sends a whole family into the tunnel, but wireguard-go drops every packet no
+ * peer allows. When the peers were read and their allowed IPs together leave part of a
+ * planned family uncovered (a split-tunnel config under `mode: full`), say so: that traffic
+ * would vanish. Union of ranges, sorted once: O(n log n) in the allowed IPs.
+ */
+export function fullModeCoverage(profile: Profile, facts: PlanFacts, families: readonly Family[], warnings: string[]): void {
+  const peers = facts.peers;
+  if (profile.mode !== 'full' || peers === undefined || peers.error !== null) return;
+  const prefixes = peers.peers.flatMap((p) => p.allowedIps.flatMap((text) => {
+    const parsed = parsePrefix(text);
+    return parsed.ok ? [parsed.prefix] : [];
+  }));
+  if (prefixes.length === 0) return; // nothing read to judge by (no peers yet, or --endpoint flags alone)
+  for (const family of families) {
+    const bits = BigInt(FAMILY_BITS[family]);
+    const ranges = prefixes
+      .filter((p) => p.family === family)
+      .map((p) => [p.value, p.value + (1n << (bits - BigInt(p.length)))] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    let reached = 0n;
+    for (const [start, end] of ranges) {
+      if (start > reached) break;
+      if (end > reached) reached = end;
+    }
+    if (reached < 1n << bits) {
+      const all = family === 'inet' ? '0.0.0.0/0' : '::/0';
+      warnings.push(`full mode sends all ${family === 'inet' ? 'IPv4' : 'IPv6'} traffic into the tunnel, but the peers' allowed IPs do not cover ${all}: wireguard-go drops what no peer allows, expected a peer allowing ${all} or mode: split with routes: auto`);
+    }
+  }
+}

@@ -172,3 +172,19 @@ test('routes: auto against many excludes: exactly the allowed IPs no exclude cov
   assert.ok(expected.length > 100 && expected.length < allowed.length, `the data exercises both sides (${expected.length} kept)`);
   assert.deepEqual(got, expected);
 });
+
+test('full mode warns when the peers read leave part of the family uncovered: that traffic would be dropped by wireguard-go', () => {
+  const p = profile('mode: full\nendpoints: auto\n');
+  const uncovered = (allowedIps: string[][], error: string | null = null): string[] =>
+    planRoutes(p, facts(peers(allowedIps.map((a, i) => ({ publicKey: KEY(i + 1), endpoint: { address: `198.51.100.${i + 1}`, port: 51820 }, allowedIps: a })), [], error))).warnings.filter((w) => /do not cover/.test(w));
+  assert.deepEqual(uncovered([['10.0.0.0/8'], ['172.16.0.0/12']]), [
+    "full mode sends all IPv4 traffic into the tunnel, but the peers' allowed IPs do not cover 0.0.0.0/0: wireguard-go drops what no peer allows, expected a peer allowing 0.0.0.0/0 or mode: split with routes: auto",
+  ]);
+  assert.deepEqual(uncovered([['0.0.0.0/0']]), []);
+  assert.deepEqual(uncovered([['0.0.0.0/1', '10.0.0.0/8'], ['128.0.0.0/2', '192.0.0.0/2']]), [], 'halves and quarters over several peers cover it');
+  assert.equal(uncovered([['0.0.0.0/1'], ['128.0.0.0/2']]).length, 1, '192.0.0.0/2 is missing');
+  assert.deepEqual(uncovered([['10.0.0.0/8']], 'timeout'), [], 'a failed read is not judged');
+  assert.deepEqual(uncovered([[]]), [], 'no allowed IPs read (flags with --endpoint alone): nothing to judge');
+  const split = planRoutes(profile('mode: split\nroutes: auto\nendpoints: auto\n'), facts(peers([{ publicKey: KEY(1), endpoint: null, allowedIps: ['10.0.0.0/8'] }])));
+  assert.equal(split.warnings.some((w) => /do not cover/.test(w)), false, 'split mode is not judged');
+});
