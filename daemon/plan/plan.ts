@@ -51,7 +51,7 @@ import type { Profile } from '../profile/profile.js';
 import { covers, FAMILY_BITS, formatAddress, formatPrefix, parseAddress, type Prefix } from '../profile/prefix.js';
 import { add, addRule, demoteToScoped, ensure, removeUnscoped, teardownOf, type Action } from './actions.js';
 import type { ExistingRoute, PhysicalDefault, PlanFacts } from './facts.js';
-import { allowedIpRoutes, endpointAddresses, type PlannedEndpoint } from './peers.js';
+import { allowedIpRoutes, endpointAddresses, fullModeCoverage, type PlannedEndpoint } from './peers.js';
 
 export interface Plan {
   os: PlanFacts['os'];
@@ -115,6 +115,7 @@ export function planRoutes(profile: Profile, facts: PlanFacts): Plan {
   const own = tunnelAddresses(profile, facts).map((a) => a.address);
   const ctx: Context = { profile, facts, families: tunnelFamilies(profile), block6: profile.mode === 'full' && profile.ipv6 === 'block', warnings, endpoints: endpointAddresses(profile, facts, warnings, own) };
   if (profile.mode === 'full' && profile.ipv6 === 'bypass') ctx.warnings.push('ipv6: bypass: IPv6 traffic uses the physical network while the tunnel is up, outside the tunnel');
+  fullModeCoverage(profile, facts, ctx.families, warnings);
   const bypass = bypassActions(ctx);
   const tunnel = facts.os === 'darwin' ? darwinTunnel(ctx) : linuxTunnel(ctx);
   // A listed route that is one the mode already installs (0.0.0.0/1 with split-default, the

@@ -67,7 +67,8 @@ export class PeerWatcher {
 
   private interfaceName: string | null = null;
   private reading: { peers: PeerFacts['peers']; error: string | null } | null = null;
-  private inFlight: Promise<void> | null = null;
+  /** The read in flight and the socket it reads: a read of another interface's socket is no answer for this one. */
+  private inFlight: { path: string; promise: Promise<void> } | null = null;
   private hosts = new Map<string, { addresses: string[]; error: string | null }>();
   private resolving: Promise<void> | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -182,11 +183,11 @@ export class PeerWatcher {
 
   /** One `get=1`, shared by everyone who asks while it runs. */
   private read(why: string): Promise<void> {
-    if (this.inFlight) return this.inFlight;
     const path = this.socketPath;
     if (path === null || this.closed) return Promise.resolve();
+    if (this.inFlight?.path === path) return this.inFlight.promise;
     const name = this.interfaceName;
-    this.inFlight = uapiGet(path, { timeoutMs: this.requestTimeoutMs, owner: this.owner })
+    const promise: Promise<void> = uapiGet(path, { timeoutMs: this.requestTimeoutMs, owner: this.owner })
       .then((device) => {
         if (name !== this.interfaceName) return;
         if (this.reading?.error) this.log.info({ socket: path }, 'peers: the UAPI socket answers again');
@@ -199,10 +200,11 @@ export class PeerWatcher {
         this.reading = { peers: this.reading?.peers ?? [], error };
       })
       .finally(() => {
-        this.inFlight = null;
+        if (this.inFlight?.promise === promise) this.inFlight = null;
         this.changed(why);
       });
-    return this.inFlight;
+    this.inFlight = { path, promise };
+    return promise;
   }
 
   // ---- host names -----------------------------------------------------------------

@@ -199,6 +199,9 @@ export function parseSetAnswer(text: string): void {
   if (device.peers.length > 0 || text.split('\n').length > 3) throw new UapiError('malformed', 'a set answer holds only errno=N');
 }
 
+/** An errno code, with why for the one a user meets: wireguard-go makes its socket 0700, so only root may connect. */
+const accessText = (code: string): string => (code === 'EACCES' || code === 'EPERM' ? `${code}: only root may connect to wireguard-go's socket` : code);
+
 /**
  * Refuses a socket that root (or `owner`) does not own, or whose folder someone else could
  * write to (they could replace the socket). lstat: a symlink is not a socket. The one place
@@ -213,7 +216,7 @@ export async function checkSocketTrust(path: string, owner = 0): Promise<void> {
     sock = await lstat(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new UapiError('unavailable', `${path}: ${code === 'ENOENT' ? 'no such socket (is wireguard-go running for this interface? the kernel module has no UAPI socket)' : code}`);
+    throw new UapiError('unavailable', `${path}: ${code === 'ENOENT' ? 'no such socket (is wireguard-go running for this interface? the kernel module has no UAPI socket)' : accessText(code)}`);
   }
   if (!dir.isDirectory() || dir.uid !== owner || (dir.mode & 0o022) !== 0) {
     throw new UapiError('untrusted', `${folder} is not a directory owned by uid ${owner} and writable only by it (uid ${dir.uid}, mode ${(dir.mode & 0o7777).toString(8)})`);
@@ -263,7 +266,7 @@ async function request(path: string, body: string, options: RequestOptions): Pro
       }
     });
     socket.on('end', () => finish(new UapiError('malformed', `${path}: the connection closed before the answer ended`)));
-    socket.on('error', (e: NodeJS.ErrnoException) => finish(new UapiError('unavailable', `${path}: ${e.code ?? e.message}`)));
+    socket.on('error', (e: NodeJS.ErrnoException) => finish(new UapiError('unavailable', `${path}: ${e.code === undefined ? e.message : accessText(e.code)}`)));
   });
 }
 

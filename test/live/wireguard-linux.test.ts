@@ -173,3 +173,49 @@ test('routes: auto (split): the allowed IPs become routes, and wg set allowed-ip
     w.destroy();
   }
 });
+
+test('endpoints: auto with an IPv6 endpoint: its /128 goes via the IPv6 gateway, and traffic and handshakes flow in a full tunnel (split-default)', async (t) => {
+  const missing = worldRequirements();
+  if (missing.length > 0) return t.skip(missing.join('; '));
+  const w = await World.create({ tunnelIpv6: true });
+  const dev = w.interfaces.tunnel.client;
+  const v6 = ADDRESSES.endpoint.v6;
+  // wireguard-go roams: a packet the server sends from its IPv4 endpoint (a passive
+  // keepalive after the world's first pings) would move the client's endpoint back to it.
+  // The server may no longer send to the client over IPv4; IPv6 is its only way back.
+  w.ip('server', 'route', 'add', 'prohibit', `${ADDRESSES.a.v4.client}/32`);
+  w.ip('server', 'route', 'add', 'prohibit', `${ADDRESSES.b.v4.client}/32`);
+  wg(w, 'set', dev, 'peer', serverKey(w), 'endpoint', `[${v6}]:${ADDRESSES.endpoint.port}`);
+  const { path } = writeProfile((dir) => `interface: {name: ${dev}}
+address: [${ADDRESSES.tunnel.client.v4}, ${ADDRESSES.tunnel.client.v6}]
+ipv6: true
+mode: full
+fullTunnel: {strategy: split-default}
+endpoints: auto
+wireguard: {pollInterval: 1s}
+daemon:
+  journal: ${join(dir, 'journal.json')}
+  reconcileInterval: 2s
+`);
+  const d = new DaemonProcess({ spawn: (cmd, args) => w.spawn('client', cmd, args) }, ['run', path]);
+  try {
+    await d.waitForState('installed');
+    await d.waitFor((l) => l.action === 'add' && l.destination === `${v6}/128`);
+    const main6 = (): string => w.ip('client', '-6', 'route', 'show');
+    assert.match(main6(), new RegExp(`^${v6.replace(/:/g, ':')} via ${ADDRESSES.a.v6.gateway} dev eth0 ${TAG}`, 'm'), 'the IPv6 endpoint read from the socket has its host route via the IPv6 gateway');
+    assert.match(main6(), new RegExp(`^::/1 dev ${dev} ${TAG}`, 'm'), 'the tunnel takes IPv6 (split-default: ::/1 and 8000::/1)');
+    assert.doesNotMatch(w.ip('client', 'route', 'show'), /^198\.51\.100\.1 /m, 'the old IPv4 endpoint has no route');
+    const before = w.transfer('client');
+    assert.ok(w.ping('client', ADDRESSES.target.v6).ok, 'IPv6 traffic flows through the tunnel');
+    assert.ok(w.ping('client', TARGET).ok, 'and IPv4 traffic');
+    assert.ok(w.transfer('client').rx > before.rx, 'the answers came back from the IPv6 endpoint over the physical path');
+    assert.ok(lastHandshake(w) > 0);
+    assert.equal(wg(w, 'show', dev, 'endpoints').trim().split('\t')[1], `[${v6}]:${ADDRESSES.endpoint.port}`);
+    d.signal('SIGTERM');
+    assert.equal(await d.exited, 0);
+    assert.doesNotMatch(w.ip('client', '-6', 'route', 'show', 'table', 'all'), new RegExp(TAG), 'nothing of ours is left');
+  } finally {
+    d.signal('SIGKILL');
+    w.destroy();
+  }
+});

@@ -76,3 +76,31 @@ test('socket: a restart (remove and re-create) is noticed without waiting for th
     await uapi.destroy();
   }
 });
+
+test('a new interface (wireguard-go restarted as another utun) is read at once, even while a read of the old socket hangs', async () => {
+  const { log } = logger();
+  const old = new FakeUapi('utun7');
+  old.peers = [{ publicKey: peerKey(1), endpoint: '198.51.100.1:51820', allowedIps: [] }];
+  await old.start();
+  // The restarted wireguard-go's socket, in the same folder as the old one.
+  const next = new FakeUapi('utun8');
+  Object.assign(next, { directory: old.directory, path: `${old.directory}/utun8.sock` });
+  next.peers = [{ publicKey: peerKey(2), endpoint: '198.51.100.9:51820', allowedIps: [] }];
+  const w = new PeerWatcher({ options: options({ autoEndpoints: true }), log, onChange: () => {}, directory: old.directory, owner: process.getuid?.() ?? 0, requestTimeoutMs: 5000, waitBudgetMs: 1000 });
+  try {
+    await w.prepare('utun7');
+    assert.deepEqual(w.facts()?.peers.map((p) => p.endpoint?.address), ['198.51.100.1']);
+    old.stall = true;
+    void w.prepare('utun7'); // a read that will hang until its timeout
+    await sleep(100);
+    await next.start();
+    await w.prepare('utun8');
+    assert.equal(w.facts()?.source, next.path);
+    assert.deepEqual(w.facts()?.peers.map((p) => p.endpoint?.address), ['198.51.100.9'], 'read within the wait budget, not after the old read times out');
+    assert.equal(w.facts()?.error, null);
+  } finally {
+    w.close();
+    await next.stop();
+    await old.destroy();
+  }
+});

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -258,6 +259,24 @@ test('client: set=1 sends exactly the lines given, and refuses a line that would
     await assert.rejects(uapiSet(s.path, [['fwmark', '1\nreplace_peers=true']], { owner: me }), (e: unknown) => e instanceof UapiError && /single key=value/.test(e.message));
     await assert.rejects(setFwmark(s.path, -1), (e: unknown) => e instanceof UapiError && /32-bit/.test(e.message));
     assert.equal(s.requests.length, 2);
+  } finally {
+    await s.close();
+  }
+});
+
+test('client: a user who may not connect (wireguard-go\'s socket is root\'s, 0700) is told why', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root: the socket must be root\'s and the client another user');
+  const runuser = spawnSync('runuser', ['--help']);
+  if (runuser.error) return t.skip('needs runuser, to connect as nobody');
+  const s = await serve(() => THREE_PEERS);
+  try {
+    chmodSync(s.dir, 0o755); // as wireguard-go makes /var/run/wireguard
+    chmodSync(s.path, 0o700);
+    const module = new URL('../../daemon/wireguard/uapi.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(module)}).then((m) => m.uapiGet(${JSON.stringify(s.path)}, { owner: 0 })).then(() => console.log('read'), (e) => console.log(e.kind, e.message))`;
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', script], { encoding: 'utf8' });
+    assert.equal(r.stdout.trim(), `unavailable ${s.path}: EACCES: only root may connect to wireguard-go's socket`, r.stderr);
+    assert.equal(s.requests.length, 0);
   } finally {
     await s.close();
   }
