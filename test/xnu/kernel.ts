@@ -179,8 +179,20 @@ export class XnuKernel implements SocketKernel {
     return [...this.sockets];
   }
 
+  private readonly taps = new Set<(bytes: Uint8Array) => void>();
+
+  /**
+   * A test instrument, not a socket (think dtrace on raw_input): `tap` sees every message the
+   * kernel broadcasts, synchronously, at the moment the table changed. Returns the removal.
+   */
+  tap(listener: (bytes: Uint8Array) => void): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
+  }
+
   /** raw_input: a copy to every open routing socket; full buffers drop it silently. */
   private broadcast(bytes: Uint8Array): void {
+    for (const t of this.taps) t(bytes.slice());
     for (const s of this.sockets) s.append(bytes);
   }
 

@@ -1,0 +1,69 @@
+// The route-writing strategies (`replace`, `split-default`) against the model's ACTIVE
+// IPMonitor (test/xnu/ipmonitor.ts): configd re-applies en0's service on every DHCP renewal
+// or roam (EEXIST → delete → add), which takes the unscoped default back from the tunnel.
+// tunroute must take it back every time (never damped), and the window in which en0 holds
+// it (a leak) is measured here.
+import { afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AF, CONFIGD_PID, RTF, RTM, readRtHeader } from '../xnu/index.js';
+import { abortRunning, byDestination, DAEMON_PID, seedMachine, SEED_FULL, startDaemon, untagged, type Harness } from '../helpers/darwin-daemon.js';
+
+afterEach(abortRunning);
+
+const unscopedDefaults = (h: Harness): string[] => h.netstat().filter((r) => r.destination === 'default' && !r.flags.includes('I')).map((r) => r.netif);
+
+/**
+ * The kernel's own record (a tap on raw_input, synchronous with the table change): the time
+ * (ns) from configd's successful RTM_ADD of en0's unscoped default to the daemon's RTM_DELETE
+ * of it, per episode. That is how long unbound traffic could leave through en0.
+ */
+function leakMeter(h: Harness) {
+  const windows: number[] = [];
+  let openedAt: bigint | null = null;
+  const off = h.mac.kernel.tap((bytes) => {
+    const at = process.hrtime.bigint();
+    if (bytes.length < 100 || bytes[3]! > RTM.GET || bytes[93] !== AF.INET) return;
+    const rt = readRtHeader(bytes);
+    const unscopedDefault = Buffer.from(bytes).readUInt32BE(92 + 4) === 0 && !(rt.flags & RTF.IFSCOPE) && rt.errno === 0;
+    if (!unscopedDefault) return;
+    // configd only ever adds en0's unscoped default here (the tunnel's is ours).
+    if (rt.type === RTM.ADD && rt.pid === CONFIGD_PID) openedAt = at;
+    if (rt.type === RTM.DELETE && rt.pid === DAEMON_PID && rt.index === h.mac.en0.index && openedAt !== null) {
+      windows.push(Number(at - openedAt));
+      openedAt = null;
+    }
+  });
+  return { windows, off };
+}
+
+test('replace: every DHCP renewal, the unscoped default comes back to the tunnel: the demotion is never damped, its logging is', async (t) => {
+  const mac = seedMachine();
+  const before = mac.kernel.routes();
+  const h = startDaemon(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nendpoints:\n  - 198.51.100.7\n');
+  await h.daemon.start();
+  await h.state('installed');
+  assert.deepEqual(byDestination(untagged(h.netstat('utun7'))), byDestination(SEED_FULL));
+  const meter = leakMeter(h);
+  const mark = h.logs.length;
+  const EPISODES = 12; // more than daemon.flap.maxRepairs (5): damping would leave en0 the default for 1 s, 2 s …
+  for (let i = 0; i < EPISODES; i++) {
+    const seen = h.logs.length;
+    mac.network.renew();
+    await mac.configd.settle();
+    await h.waitFor((l) => l.action === 'remove-unscoped' && l.destination === '0.0.0.0/0', seen, 1000);
+    await h.waitFor((l) => l.destination === '0.0.0.0/0' && l.gateway === 'link#36' && l.result === 'ok', seen, 1000);
+    assert.deepEqual(unscopedDefaults(h), ['utun7'], `episode ${i + 1}: the tunnel holds the unscoped default again`);
+    assert.ok(h.netstat('en0').some((r) => r.destination === 'default' && r.flags.includes('I')), 'en0 keeps a scoped default');
+  }
+  meter.off();
+  assert.equal(meter.windows.length, EPISODES, 'one leak window per IPMonitor episode, each closed');
+  const ms = meter.windows.map((n) => n / 1e6).sort((a, b) => a - b);
+  t.diagnostic(`leak window per IPMonitor episode (configd's RTM_ADD of en0's unscoped default → tunroute's RTM_DELETE of it), ${EPISODES} episodes: median ${ms[ms.length >> 1]!.toFixed(2)} ms, max ${ms.at(-1)!.toFixed(2)} ms`);
+  const moves = h.logs.slice(mark).filter((l) => l.msg === 'foreign change: a physical route holds a destination the tunnel takes; moving it aside' && l.destination === '0.0.0.0/0');
+  assert.equal(moves.length, EPISODES);
+  assert.ok(moves.filter((l) => l.level === 20).length > 0, 'later moves are logged at debug level');
+  const warnings = h.logs.slice(mark).filter((l) => typeof l.msg === 'string' && l.msg.startsWith('flapping') && l.destination === '0.0.0.0/0');
+  assert.equal(warnings.length, 1, 'one warning for the episode');
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before, 'configd\'s default is the one restored');
+});
