@@ -588,16 +588,37 @@ export class Engine {
     if (wasInstalled) this.log.warn({ interface: name, why }, 'tunnel went away; its routes are gone with it');
     // The kernel drops routes through a vanished or downed interface without a message.
     this.installed.clear();
-    if (wasInstalled || this.state === 'starting') {
-      if (this.policy.settings.onTunnelDown === 'restore') {
+    if (this.policy.settings.onTunnelDown === 'restore') {
+      if (wasInstalled || this.state === 'starting') {
         const swept = await this.sweepSnapshot(snap);
         if (swept.removed + swept.restored > 0) this.log.info({ ...swept }, 'restored the physical routes while the tunnel is down');
-      } else {
-        this.log.warn('onTunnelDown is "block": physical routes stay moved aside until the tunnel is back');
       }
+    } else {
+      if (wasInstalled) this.log.warn('onTunnelDown is "block": physical routes stay moved aside until the tunnel is back');
+      await this.keepBlocked(snap);
     }
     if (this.state !== 'waiting') this.setState('waiting', `waiting for ${name ?? 'the interface name'} (${why})`);
     this.startWaitPoll();
+  }
+
+  /**
+   * `onTunnelDown: block` while the tunnel is down: a physical route tunroute moved aside that
+   * is back (configd re-applies en0's service on every DHCP renewal or roam) is moved aside
+   * again at once, never damped (only the logging is). The journal takes its current form, so
+   * the tunnel's return or teardown puts back the network that is there now.
+   */
+  private async keepBlocked(snap: KernelSnapshot): Promise<void> {
+    for (const moved of [...this.journal.moved]) {
+      if (this.stopRequested) return;
+      const back = snap.routes.find((k) => !k.tagged && this.backend.sameKey(k, moved));
+      if (back === undefined) continue;
+      const quiet = this.dampedLog(`block|${routeKey(moved)}`, 'a physical route keeps coming back while the tunnel is down (configd re-applying its service?); moving it aside every time', moved);
+      this.log[quiet ? 'debug' : 'warn']({ destination: back.destination, gateway: back.gateway, index: back.index }, 'onTunnelDown is "block": a physical route came back while the tunnel is down; moving it aside again');
+      const name = snap.interfaces.find((i) => i.index === back.index)?.name ?? moved.interface;
+      const current: Route = { ...moved, gateway: back.gateway ?? moved.gateway, index: back.index, interface: name };
+      this.journal.recordMoved(current);
+      await this.write('remove-unscoped', current, () => this.backend.deleteRoute(back), {}, quiet);
+    }
   }
 
   private startWaitPoll(): void {

@@ -37,13 +37,14 @@ export interface Harness {
   kill(): Promise<void>;
 }
 
-export function profileText(dir: string, body: string): string {
-  return `${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`;
+/** A profile: `body`, then the `daemon:` section with a test journal and `daemonLines` (indented YAML). */
+export function profileText(dir: string, body: string, daemonLines = ''): string {
+  return `${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n${daemonLines}`;
 }
 
-export function startDaemon(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-')), pid = DAEMON_PID): Harness {
+export function startDaemon(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-')), pid = DAEMON_PID, daemonLines = ''): Harness {
   const profilePath = join(dir, 'profile.yaml');
-  if (!existsSync(profilePath)) writeFileSync(profilePath, profileText(dir, body));
+  if (!existsSync(profilePath)) writeFileSync(profilePath, profileText(dir, body, daemonLines));
   const logs: LogLine[] = [];
   const waiters: Array<() => void> = [];
   const binding = createXnuBinding(mac.kernel, { pid, configd: mac.configd });

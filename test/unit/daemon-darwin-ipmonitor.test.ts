@@ -67,3 +67,38 @@ test('replace: every DHCP renewal, the unscoped default comes back to the tunnel
   assert.equal(await h.daemon.stop('SIGTERM'), 0);
   assert.deepEqual(mac.kernel.routes(), before, 'configd\'s default is the one restored');
 });
+
+test('onTunnelDown: block: while the tunnel is down, every renewal or roam that brings en0\'s routes back is undone at once', async (t) => {
+  const mac = seedMachine();
+  const h = startDaemon(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nendpoints:\n  - 198.51.100.7\n', undefined, undefined, '  onTunnelDown: block\n');
+  await h.daemon.start();
+  await h.state('installed');
+  let mark = h.logs.length;
+  mac.kernel.setDown('utun7');
+  await h.state('waiting', mark);
+  const blocked = (): boolean => !h.netstat().some((r) => ['default', '224.0.0/4', '255.255.255.255/32'].includes(r.destination) && !r.flags.includes('I'));
+  assert.ok(blocked(), 'nothing unscoped to the default, multicast or broadcast while the tunnel is down');
+  const meter = leakMeter(h);
+  const EPISODES = 8;
+  for (let i = 0; i < EPISODES; i++) {
+    const seen = h.logs.length;
+    if (i === EPISODES - 1) mac.network.roam({ address: '192.168.1.10', netmask: '255.255.255.0', router: '192.168.1.254' });
+    else mac.network.renew();
+    await mac.configd.settle();
+    await h.waitFor((l) => l.action === 'remove-unscoped' && l.destination === '0.0.0.0/0', seen, 1000);
+    await h.waitFor((l) => l.action === 'remove-unscoped' && l.destination === '255.255.255.255/32', seen, 1000);
+    assert.ok(blocked(), `episode ${i + 1}: en0's routes are moved aside again`);
+  }
+  meter.off();
+  assert.equal(meter.windows.length, EPISODES);
+  const ms = meter.windows.map((n) => n / 1e6).sort((a, b) => a - b);
+  t.diagnostic(`onTunnelDown block, leak window per IPMonitor episode while the tunnel is down, ${EPISODES} episodes: median ${ms[ms.length >> 1]!.toFixed(2)} ms, max ${ms.at(-1)!.toFixed(2)} ms`);
+  // The tunnel comes back; on teardown the network that is there now (the roam's gateway) returns.
+  mark = h.logs.length;
+  mac.kernel.setUp('utun7');
+  await h.state('installed', mark);
+  assert.deepEqual(unscopedDefaults(h), ['utun7']);
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(h.netstat().filter((r) => r.destination === 'default').map((r) => [r.netif, r.gateway, r.flags]), [['en0', '192.168.1.254', 'UGScg']]);
+  assert.ok(!h.netstat().some((r) => r.flags.includes('1')), 'nothing tagged is left');
+});
