@@ -16,7 +16,7 @@
 import type { Logger } from 'pino';
 import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot } from '../backends/backend.js';
 import type { Route } from '../model/route.js';
-import { routeKey, ruleKey } from '../model/route.js';
+import { gatewayText, routeKey, ruleKey } from '../model/route.js';
 import { isSystemError } from '../errors.js';
 import { FlapDamper, type FlapLimits } from './flap.js';
 import type { Journal } from './journal.js';
@@ -732,7 +732,7 @@ function delay(ms: number): Promise<void> {
 function describe(route: Route | KernelRoute): Record<string, unknown> {
   return {
     destination: route.destination,
-    gateway: route.gateway === null ? null : 'link' in route.gateway ? `link#${route.gateway.link}` : route.gateway.address,
+    gateway: route.gateway === null ? null : gatewayText(route.gateway),
     interface: 'interface' in route ? route.interface : route.index,
     scope: route.scope,
     ...(route.table !== null ? { table: route.table } : {}),

@@ -5,6 +5,8 @@
 // it (a leak) is measured here.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AF, CONFIGD_PID, RTF, RTM, readRtHeader } from '../xnu/index.js';
 import { abortRunning, byDestination, DAEMON_PID, seedMachine, SEED_FULL, startDaemon, untagged, type Harness } from '../helpers/darwin-daemon.js';
 
@@ -101,4 +103,33 @@ test('onTunnelDown: block: while the tunnel is down, every renewal or roam that 
   assert.equal(await h.daemon.stop('SIGTERM'), 0);
   assert.deepEqual(h.netstat().filter((r) => r.destination === 'default').map((r) => [r.netif, r.gateway, r.flags]), [['en0', '192.168.1.254', 'UGScg']]);
   assert.ok(!h.netstat().some((r) => r.flags.includes('1')), 'nothing tagged is left');
+});
+
+test('IPv6: the moved `::/0 via fe80::1%en0` keeps its zone and is restored exactly (KAME-embedded gateway)', async () => {
+  const mac = seedMachine({ ipv6: true });
+  mac.kernel.addIPv6Address('utun7', { address: 'fd00::2', prefixLength: 64 });
+  const before = mac.kernel.routes();
+  const h = startDaemon(mac, 'interface:\n  name: utun7\naddress: [10.10.10.2, fd00::2]\nipv6: true\nendpoints:\n  - "[2001:db8:5::7]:51820"\n');
+  await h.daemon.start();
+  await h.state('installed');
+  const v6 = () => mac.kernel.netstat(AF.INET6).filter((r) => r.destination === 'default' || r.destination === '2001:db8:5::7').map((r) => [r.destination, r.gateway, r.flags.replace('1', ''), r.netif]);
+  assert.deepEqual(v6(), [
+    ['default', 'link#36', 'UCSg', 'utun7'],
+    ['default', 'fe80::1%en0', 'UGcIg', 'en0'],
+    ['2001:db8:5::7', 'fe80::1%en0', 'UGHS', 'en0'],
+  ]);
+  const journal = JSON.parse(readFileSync(join(h.dir, 'journal.json'), 'utf8')) as { moved: Array<{ destination: string; gateway: unknown }> };
+  assert.deepEqual(journal.moved.find((m) => m.destination === '::/0')?.gateway, { address: 'fe80::1', scope: mac.en0.index }, 'the journal keeps the zone');
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before, 'the RA default is back with its embedded scope, byte for byte');
+});
+
+test('exclude: a prefix inside en0\'s connected subnet goes on-link, a wider one via the gateway (facts from the live interface)', async () => {
+  const mac = seedMachine();
+  const h = startDaemon(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nexclude:\n  - 192.168.1.128/25\n  - 192.168.0.0/16\n');
+  await h.daemon.start();
+  await h.state('installed');
+  const rows = h.netstat('en0').filter((r) => r.destination.startsWith('192.168.0/16') || r.destination.startsWith('192.168.1.128')).map((r) => [r.destination, r.gateway, r.flags]);
+  assert.deepEqual(rows, [['192.168.0/16', '192.168.1.1', 'UGS1c'], ['192.168.1.128/25', 'link#4', 'UCS1']]);
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
 });

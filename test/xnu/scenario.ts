@@ -23,7 +23,7 @@ import { DynamicStore } from './dynamic-store.js';
 import { XnuIPConfiguration, XnuPreferencesMonitor, type Lease } from './ipconfiguration.js';
 import { XnuIPMonitor } from './ipmonitor.js';
 import { XnuKernel, type XnuInterface } from './kernel.js';
-import { buildRouteRequest, parseIPv4, prefixMask, sockaddrDl, sockaddrIn } from './wire.js';
+import { buildRouteRequest, formatIPv6, parseIPv4, parseIPv6, prefixMask, sockaddrDl, sockaddrIn, sockaddrIn6 } from './wire.js';
 
 export const EN0_MAC = Uint8Array.from([0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56]);
 /** configd's pid in the scenario (any non-zero pid works; it only shows up in echoes). */
@@ -62,6 +62,20 @@ export interface MacScenarioOptions {
   scopedDefault?: boolean;
   /** en0's lease has no router: IPMonitor installs no default route at all (224/4 and broadcast still). */
   withoutDefault?: boolean;
+  /**
+   * en0 also has IPv6 from router advertisements: fe80::3e22:fbff:fe12:3456/64,
+   * 2001:db8:1::10/64 and the kernel's ND default `default fe80::1%en0 UGcg en0` (xnu
+   * defrouter_addreq). Link-local addresses are stored KAME-style, the index in bytes 2–3.
+   */
+  ipv6?: boolean;
+}
+
+/** A link-local IPv6 address as XNU stores it (KAME): the interface index in bytes 2–3. */
+export function embedScope(address: string, index: number): string {
+  const bytes = parseIPv6(address);
+  bytes[2] = index >> 8;
+  bytes[3] = index & 0xff;
+  return formatIPv6(bytes);
 }
 
 /** A link sockaddr with only the index, as configd and NetworkExtension write it (`link#N`). */
@@ -108,6 +122,12 @@ export function createMacScenario(options: MacScenarioOptions = {}): MacScenario
   configd.addPlugin(network);
   configd.start();
   configd.deliverNow();
+
+  if (options.ipv6) {
+    kernel.addIPv6Address('en0', { address: embedScope('fe80::3e22:fbff:fe12:3456', en0.index), prefixLength: 64 });
+    kernel.addIPv6Address('en0', { address: '2001:db8:1::10', prefixLength: 64 });
+    kernel.installRoute({ destination: '::', prefixLength: 0, gateway: sockaddrIn6(embedScope('fe80::1', en0.index)), interface: 'en0', flags: RTF.UP | RTF.GATEWAY | RTF.PRCLONING | RTF.GLOBAL });
+  }
 
   if (options.scopedDefault) {
     const other = kernel.openSocket({ pid: CONFIGD_PID });
