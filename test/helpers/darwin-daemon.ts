@@ -42,14 +42,14 @@ export function profileText(dir: string, body: string, daemonLines = ''): string
   return `${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n${daemonLines}`;
 }
 
-export function startDaemon(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-')), pid = DAEMON_PID, daemonLines = ''): Harness {
+export function startDaemon(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-')), pid = DAEMON_PID, daemonLines = '', bootTime?: number): Harness {
   const profilePath = join(dir, 'profile.yaml');
   if (!existsSync(profilePath)) writeFileSync(profilePath, profileText(dir, body, daemonLines));
   const logs: LogLine[] = [];
   const waiters: Array<() => void> = [];
   const binding = createXnuBinding(mac.kernel, { pid, configd: mac.configd });
   const created = Daemon.create({
-    profilePath, native: binding, pid, isRoot: false, logLevel: 'debug',
+    profilePath, native: binding, pid, isRoot: false, logLevel: 'debug', ...(bootTime !== undefined ? { bootTime } : {}),
     logWrite: (line) => {
       logs.push(JSON.parse(line) as LogLine);
       for (const w of waiters.splice(0)) w();

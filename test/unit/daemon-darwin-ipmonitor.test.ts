@@ -133,3 +133,24 @@ test('exclude: a prefix inside en0\'s connected subnet goes on-link, a wider one
   assert.deepEqual(rows, [['192.168.0/16', '192.168.1.1', 'UGS1c'], ['192.168.1.128/25', 'link#4', 'UCS1']]);
   assert.equal(await h.daemon.stop('SIGTERM'), 0);
 });
+
+test('after a reboot, the journal\'s entries from the earlier boot are dropped, not restored on the new boot\'s interfaces', async () => {
+  const BOOT = 1_790_000_000;
+  const first = startDaemon(seedMachine(), 'interface:\n  name: utun7\naddress: 10.10.10.2\n', undefined, undefined, '', BOOT);
+  await first.daemon.start();
+  await first.state('installed');
+  await first.kill(); // power loss: the moved routes stay in the journal
+  const journaled = JSON.parse(readFileSync(join(first.dir, 'journal.json'), 'utf8')) as { moved: Array<{ destination: string; bootTime: number }> };
+  assert.deepEqual(journaled.moved.map((m) => [m.destination, m.bootTime]), [['0.0.0.0/0', BOOT], ['224.0.0.0/4', BOOT], ['255.255.255.255/32', BOOT]]);
+
+  // The next boot: a fresh kernel, and this time en0's lease has no router yet.
+  const mac = seedMachine({ withoutDefault: true });
+  const before = mac.kernel.routes();
+  const second = startDaemon(mac, '', first.dir, DAEMON_PID + 1, '', BOOT + 86_400);
+  await second.daemon.start();
+  await second.state('installed');
+  const stale = second.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('journal entry from an earlier boot'));
+  assert.deepEqual(stale.map((l) => l.destination), ['0.0.0.0/0', '224.0.0.0/4', '255.255.255.255/32']);
+  assert.equal(await second.daemon.stop('SIGTERM'), 0);
+  assert.deepEqual(mac.kernel.routes(), before, 'no default via the earlier boot\'s gateway appeared');
+});
