@@ -154,3 +154,25 @@ test('after a reboot, the journal\'s entries from the earlier boot are dropped, 
   assert.equal(await second.daemon.stop('SIGTERM'), 0);
   assert.deepEqual(mac.kernel.routes(), before, 'no default via the earlier boot\'s gateway appeared');
 });
+
+test('split-default: IPMonitor\'s renewals and roams never touch 0/1 + 128/1; en0 keeps what it holds; the endpoint follows a roam', async () => {
+  const mac = seedMachine();
+  const h = startDaemon(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nfullTunnel:\n  strategy: split-default\nendpoints:\n  - 198.51.100.7\n');
+  await h.daemon.start();
+  await h.state('installed');
+  const halves = () => h.netstat('utun7').filter((r) => r.destination === '0/1' || r.destination === '128.0/1').map((r) => `${r.destination} ${r.flags}`);
+  assert.deepEqual(halves(), ['0/1 UCS1g', '128.0/1 UCS1']);
+  assert.ok(h.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('224.0.0.0/4 is held by en0')), 'multicast stays with en0, and the log says so');
+  const mark = h.logs.length;
+  for (let i = 0; i < 6; i++) {
+    mac.network.renew();
+    await mac.configd.settle();
+  }
+  mac.network.roam({ address: '192.168.1.10', netmask: '255.255.255.0', router: '192.168.1.254' });
+  await mac.configd.settle();
+  await h.waitFor((l) => l.action === 'update' && l.destination === '198.51.100.7/32' && l.gateway === '192.168.1.254', mark);
+  assert.deepEqual(halves(), ['0/1 UCS1g', '128.0/1 UCS1']);
+  assert.ok(!h.logs.slice(mark).some((l) => l.action === 'restore' || l.action === 'remove-unscoped'), 'nothing of ours was lost, nothing of en0\'s moved');
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.ok(!h.netstat().some((r) => r.flags.includes('1')));
+});
