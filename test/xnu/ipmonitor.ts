@@ -30,10 +30,12 @@
  * Not modelled: Setup:/Network/Service/* entities (the model reads State: only, as a
  * State-only VPN service is read), interface ranks (IPMonitorControl), delegate
  * ("effective") interfaces, IPv4/IPv6 coupling demotion (§8.3), PPPOverridePrimary, NAT64,
- * proxies, network signatures, and the kernel side of IPv6 (IPMonitor steers the IPv6 default
- * with ND ioctls, §8.1, which the XNU model has not got): for IPv6 the model elects the
- * primary, publishes State:/Network/Global/IPv6 and reports the default interface it would
- * set with SIOCSDEFIFACE_IN6 (`ipv6DefaultInterface`), but writes no IPv6 route.
+ * proxies, network signatures, the static ND routers of SIOCDRADD_IN6 and IPv6
+ * Additional/ExcludedRoutes: for IPv6 the model elects the primary, publishes
+ * State:/Network/Global/IPv6 and sets the kernel's default IPv6 interface
+ * (SIOCSDEFIFACE_IN6, lo0 when there is no primary, §8.1), which makes the kernel model
+ * re-install the routers it learned from advertisements scoped or unscoped; it writes no
+ * IPv6 route itself.
  */
 import type { PlistValue } from '../../native/index.js';
 import { AF, IFF, NET_RT, RTA, RTAX, RTF, RTM } from './constants.js';
@@ -679,6 +681,8 @@ export class XnuIPMonitor implements ConfigdPlugin {
     const winner = v6.find((x) => x.c.hasDefault && rankAssertion(x.rank) !== RANK.Never);
     this.primaryServiceV6 = winner === undefined || winner.c.isNull ? null : winner.id;
     this.ipv6DefaultInterface = this.primaryServiceV6 === null ? 'lo0' : winner!.c.ifname;
+    // update_ipv6 → SIOCSDEFIFACE_IN6: the kernel re-selects its default routers (§8.1).
+    this.kernel.setIPv6DefaultInterface(this.kernel.nameToIndex(this.ipv6DefaultInterface));
     put(STATE_GLOBAL_IPV6, this.primaryServiceV6 === null ? null : { PrimaryInterface: winner!.c.ifname, PrimaryService: this.primaryServiceV6 });
     // The default resolver follows the primary service (§2.3): its DNS when it is routable.
     const dnsService = primary ?? this.primaryServiceV6;
