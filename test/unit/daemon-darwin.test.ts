@@ -11,9 +11,12 @@ import { abortRunning, byDestination, DAEMON_PID, profileText, SEED_FULL, seedMa
 
 afterEach(abortRunning);
 
-/** Another process (configd, route(8)) writing real bytes. */
-function configd(mac: MacScenario) {
-  const socket = mac.kernel.openSocket({ pid: CONFIGD_PID });
+/** ROUTE_TOOL_PID: `route delete` typed by hand, or another agent; configd itself is the scenario's IPMonitor. */
+const ROUTE_TOOL_PID = 77;
+
+/** Another process (route(8), another agent) writing real bytes. */
+function routeTool(mac: MacScenario) {
+  const socket = mac.kernel.openSocket({ pid: ROUTE_TOOL_PID });
   let seq = 100;
   const write = (type: number, dst: string, bits: number, gateway: string | null, flags: number, scope = 0): string => {
     const addrs: Record<number, Uint8Array> = { [RTAX.DST]: sockaddrIn(dst), [RTAX.NETMASK]: sockaddrIn(prefixMask(bits, 4)) };
@@ -65,7 +68,7 @@ test('steady state: a deleted route is put back; a roam to a new gateway is foll
   const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nendpoints:\n  - 198.51.100.7\n');
   await h.daemon.start();
   await h.state('installed');
-  const other = configd(mac);
+  const other = routeTool(mac);
 
   let mark = h.logs.length;
   assert.equal(other.write(RTM.DELETE, '224.0.0.0', 4, null, 0), 'ok');
@@ -191,7 +194,7 @@ test('a lost message (macOS overflows silently) is caught by the periodic reconc
   const daemonSocket = mac.kernel.openSockets().find((s) => s.pid === DAEMON_PID);
   assert.ok(daemonSocket);
   daemonSocket.setReceiveBufferSize(1); // everything the kernel sends it is now dropped
-  const other = configd(mac);
+  const other = routeTool(mac);
   const mark = h.logs.length;
   assert.equal(other.write(RTM.DELETE, '224.0.0.0', 4, null, 0), 'ok');
   assert.ok(daemonSocket.dropped > 0, 'the deletion never reached the daemon');
@@ -228,7 +231,7 @@ test('flapping: another agent deleting the same route again and again meets expo
   const h = start(mac, '', dir);
   await h.daemon.start();
   await h.state('installed');
-  const other = configd(mac);
+  const other = routeTool(mac);
   const mark = h.logs.length;
   const repairsAt: number[] = [];
   for (let i = 0; i < 6; i++) {
