@@ -69,6 +69,8 @@ export interface MacScenarioOptions {
    * service, which makes IPMonitor choose en0. Link-local addresses are stored KAME-style.
    */
   ipv6?: boolean;
+  /** IPMonitor's IPv4/IPv6 coupling (configd ≥ 1296, macOS 14+; the default). false: configd-1241. */
+  coupling?: boolean;
 }
 
 /** A link-local IPv6 address as XNU stores it (KAME): the interface index in bytes 2–3. */
@@ -111,7 +113,7 @@ export function createMacScenario(options: MacScenarioOptions = {}): MacScenario
   boot.close();
 
   const configd = new DynamicStore({ pid: CONFIGD_PID });
-  const ipmonitor = new XnuIPMonitor(configd, kernel);
+  const ipmonitor = new XnuIPMonitor(configd, kernel, { coupling: options.coupling ?? true });
   const preferences = new XnuPreferencesMonitor(configd, [EN0_SERVICE]);
   const lease: Lease = { ...EN0_LEASE };
   if (options.withoutDefault) delete lease.router;
