@@ -42,11 +42,11 @@
  * IPv6 route itself.
  */
 import type { PlistValue } from '../../native/index.js';
-import { AF, IFF, NET_RT, RTA, RTAX, RTF, RTM } from './constants.js';
+import { AF, IFF, NET_RT, RTAX, RTF, RTM } from './constants.js';
 import type { XnuKernel } from './kernel.js';
 import type { XnuRouteSocket } from './socket.js';
 import { plistEqual, type ConfigdPlugin, type DynamicStore, type StoreSession } from './dynamic-store.js';
-import { buildRouteRequest, readRtHeader, sockaddrDl, sockaddrIn, walkMessages } from './wire.js';
+import { buildRouteRequest, sockaddrDl, sockaddrIn, walkMessages } from './wire.js';
 
 /** Rank assertions (nwi/network_state_information_priv.h), the top 8 bits of a rank. */
 export const RANK = { First: 0, Default: 1, Last: 2, Never: 3, Scoped: 4 } as const;
@@ -75,6 +75,7 @@ export interface IPMonitorRoute {
   isScoped: boolean;
   /** From an IsNULL service: computed, never written. */
   isNull: boolean;
+  /** In a service's own list: the assertion (RANK.*); in the merged list: the full rank. */
   rank: number;
   /** The service it came from (for logs and tests). */
   serviceId: string;
@@ -813,6 +814,3 @@ function routesEqual(a: IPMonitorRoute, b: IPMonitorRoute): boolean {
   return a.dest === b.dest && a.mask === b.mask && a.ifindex === b.ifindex && a.ifa === b.ifa && a.gateway === b.gateway &&
     a.hasGateway === b.hasGateway && a.isHost === b.isHost && a.isScoped === b.isScoped && a.isNull === b.isNull;
 }
-
-/** RTA bits exported for tests that decode IPMonitor's messages. */
-export { RTA, readRtHeader };
