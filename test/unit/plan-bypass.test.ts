@@ -62,3 +62,23 @@ test('a link-local IPv6 gateway carries its zone on macOS (fe80::1%en0), not on 
   const linux = profile(`interface:\n  name: tun0\naddress: [10.10.10.2, fd00::2]\nipv6: true\nexclude: ["2001:db8:9::/48"]\n`, 'linux');
   assert.deepEqual(bypass(linux, facts('linux')), { '2001:db8:9::/48': { address: 'fe80::1' } });
 });
+
+test('plan flags: --gateway6 fe80::1%en0 gives the zone as the interface index, and the routes encode', async () => {
+  const { factsFromFlags } = await import('../../daemon/commands/plan.js');
+  const { routeRequest } = await import('../../daemon/backends/darwin.js');
+  const { encodeRequest } = await import('../../daemon/codec/darwin/index.js');
+  const p = profile(`${TUNNEL}endpoints: ["[2001:db8:5::7]:51820"]\n`);
+  const values = { index: '36', gateway6: 'fe80::1%en0', 'gateway-interface': 'en0', 'gateway-index': '4' } as unknown as Parameters<typeof factsFromFlags>[0];
+  const f = factsFromFlags(values, 'darwin', p)!;
+  assert.deepEqual(f.physicalDefaults.map((d) => d.gateway), ['fe80::1']);
+  assert.deepEqual(f.existing.map((e) => e.gateway), [{ address: 'fe80::1', scope: 4 }]);
+  const plan = planRoutes(p, f);
+  let checked = 0;
+  for (const a of plan.actions) {
+    if (!('route' in a) || 'link' in a.route.gateway || !a.route.gateway.address.startsWith('fe80:')) continue;
+    checked++;
+    const bytes = encodeRequest({ ...routeRequest('add', a.route, { tag: false }), seq: 1 });
+    assert.equal(Buffer.from(bytes.subarray(92 + 28 + 8, 92 + 28 + 12)).toString('hex'), 'fe800004', `${a.kind} ${a.route.destination}: the gateway's zone is embedded`);
+  }
+  assert.equal(checked, 3, 'the endpoint, the scoped copy and the removal of en0\'s ::/0');
+});
