@@ -11,7 +11,7 @@ import type { NativeBinding } from '../native/index.js';
 import { loadNative } from '../native/index.js';
 import { createBackend } from './backends/index.js';
 import { Engine, type EngineState } from './engine/engine.js';
-import { Journal } from './engine/journal.js';
+import { Journal, logStaleEntries } from './engine/journal.js';
 import { createLogger, type LogFormat, type Logger } from './logger.js';
 import { createPolicy } from './policy.js';
 import { loadProfile } from './profile/load.js';
@@ -42,6 +42,8 @@ export interface DaemonOptions {
   /** Where the one-line startup errors go (stderr by default). */
   errorWrite?: (line: string) => void;
   isRoot?: boolean;
+  /** Tests: this boot's start (kern.boottime), to play a reboot; the system's otherwise. */
+  bootTime?: number;
   /** Tests: where the UAPI sockets are, the uid that must own them, and the host name resolver. */
   peers?: { directory?: string; owner?: number; resolveHost?: ResolveHost; waitBudgetMs?: number };
 }
@@ -79,7 +81,8 @@ export class Daemon {
       ...(options.logWrite ? { write: options.logWrite } : {}),
     });
     const backend = createBackend(native, options.pid === undefined ? {} : { pid: options.pid });
-    const journal = Journal.load(profile.daemon.journal, profile.file);
+    const journal = Journal.load(profile.daemon.journal, profile.file, options.bootTime);
+    logStaleEntries(journal, log);
     let engine: Engine | null = null;
     const peers = new PeerWatcher({ options: profile.wireguard, log, onChange: (why) => void engine?.trigger(why), ...options.peers });
     engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log, peers) });

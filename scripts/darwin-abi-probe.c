@@ -3,7 +3,8 @@
  * public constant, struct size and field offset that daemon/codec/darwin/constants.ts
  * declares, so scripts/check-darwin-abi.ts can compare the two. Builds only on macOS:
  *   cc -Wall -o darwin-abi-probe scripts/darwin-abi-probe.c && ./darwin-abi-probe
- * A constant the SDK does not define is left out of "constants"; the checker reports it.
+ * A constant the SDK does not define is left out of "constants" (each is #ifdef-guarded so
+ * the probe still builds); the checker fails on it.
  * Private XNU definitions (rt_msghdr_ext, RTM_GET_EXT, ...) are not in the SDK and are
  * not probed. Keep the lists in step with constants.ts (a unit test checks that).
  */

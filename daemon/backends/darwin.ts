@@ -219,7 +219,7 @@ export function routeRequest(type: 'add' | 'delete', route: Route | KernelRoute,
   };
   if (route.gateway !== null) {
     request.gateway = 'address' in route.gateway
-      ? { address: route.gateway.address }
+      ? { address: route.gateway.address, ...(route.gateway.scope ? { scope: route.gateway.scope } : {}) }
       // Index only, no name: what NetworkExtension and configd write, shown by netstat as link#N.
       : { link: { index: route.gateway.link, type: options.linkType ?? IFT_OTHER, name: '' } };
   }
@@ -231,7 +231,9 @@ export function routeRequest(type: 'add' | 'delete', route: Route | KernelRoute,
 function gatewayOf(sa: Sockaddr | undefined): Gateway | null {
   if (!sa) return null;
   if (sa.family === 'link') return { link: sa.index };
-  if (sa.family === 'inet' || sa.family === 'inet6') return { address: sa.address };
+  if (sa.family === 'inet') return { address: sa.address };
+  // A link-local next hop keeps its zone: without it the route cannot be written back (§1.10).
+  if (sa.family === 'inet6') return sa.scope !== 0 ? { address: sa.address, scope: sa.scope } : { address: sa.address };
   return null;
 }
 

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
-import type { Family } from '../model/route.js';
+import { isZonedIPv6, type Family } from '../model/route.js';
 import { loadProfile } from '../profile/load.js';
 import { formatProblem } from '../profile/problems.js';
 import { parseAddress } from '../profile/prefix.js';
@@ -103,11 +103,14 @@ export function factsFromFlags(values: ReturnType<typeof parse>['values'], os: P
     if (gateway === undefined) continue;
     if (gatewayInterface === undefined || gatewayIndex === undefined) throw new UsageError('--gateway needs --gateway-interface and --gateway-index');
     address(family === 'inet' ? 'gateway' : 'gateway6', gateway, family);
-    physicalDefaults.push({ family, gateway, interface: gatewayInterface, index: gatewayIndex, metric });
+    // fe80::1%en0: the zone is --gateway-interface; the route carries it as the index (macOS).
+    const bare = gateway.split('%')[0] as string;
+    const zone = os === 'darwin' && isZonedIPv6(bare) ? { scope: gatewayIndex } : {};
+    physicalDefaults.push({ family, gateway: bare, interface: gatewayInterface, index: gatewayIndex, metric });
     existing.push({
       family,
       destination: family === 'inet' ? '0.0.0.0/0' : '::/0',
-      gateway: { address: gateway },
+      gateway: { address: bare, ...zone },
       interface: gatewayInterface,
       index: gatewayIndex,
       scope: null,

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { loadNative } from '../../native/index.js';
 import { createBackend } from '../backends/index.js';
 import { Engine } from '../engine/engine.js';
-import { Journal } from '../engine/journal.js';
+import { Journal, logStaleEntries } from '../engine/journal.js';
 import { UsageError } from '../errors.js';
 import { createLogger, defaultLogFormat } from '../logger.js';
 import { createPolicy, inertPolicy } from '../policy.js';
@@ -53,6 +53,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const backend = createBackend(native);
   const journal = Journal.load(journalPath, profilePath ?? '(none)');
+  logStaleEntries(journal, log);
   const engine = new Engine({ backend, journal, logger: log, policy });
   await backend.open(() => {});
   try {

@@ -16,7 +16,7 @@
 import type { Logger } from 'pino';
 import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot } from '../backends/backend.js';
 import type { Route } from '../model/route.js';
-import { routeKey, ruleKey } from '../model/route.js';
+import { gatewayText, routeKey, ruleKey } from '../model/route.js';
 import { isSystemError } from '../errors.js';
 import { FlapDamper, type FlapLimits } from './flap.js';
 import type { Journal } from './journal.js';
@@ -116,6 +116,8 @@ export class Engine {
   private table = new TableView([], (k, r) => this.backend.sameKey(k, r));
   /** The last applied plan's routes, by kernel key: what a kernel event is checked against. */
   private wanted = new Map<string, Route>();
+  /** Keys where the plan moves a physical route aside (replace): configd puts it back there. */
+  private demoting = new Set<string>();
   private readonly window = new WriteWindow(WRITE_WINDOW);
   /** Kernel changes the current run made. */
   private changes = 0;
@@ -211,8 +213,12 @@ export class Engine {
       const ours = this.wanted.get(this.backend.keyOf(event.route));
       if (event.change === 'deleted' && ours && this.interfacesSettled && this.installed.has(routeKey(ours)) && this.backend.satisfies(event.route, ours)) {
         this.log.info({ destination: event.route.destination, scope: event.route.scope, pid: event.pid }, 'foreign change: one of our routes was deleted');
-        this.repairNow(ours);
-        return;
+        // Where a physical route is moved aside, the deleter is usually configd putting it
+        // back (EEXIST → delete → add): a full run demotes it again and re-adds ours, undamped.
+        if (!this.demoting.has(routeKey(ours))) {
+          this.repairNow(ours);
+          return;
+        }
       }
       if (!ours && !event.route.tagged && !this.shapesFacts(event.route)) {
         this.ignoredEvents++;
@@ -351,6 +357,8 @@ export class Engine {
     // Adds are pipelined; a change of origin (endpoint routes, then tunnel routes) and any
     // other action wait for the writes before them, so each group is in place before the next.
     let origin: Route['origin'] | null = null;
+    /** Keys a demotion freed in this run: putting the tunnel's route back there completes it, undamped. */
+    const freed = new Map<string, { quiet: boolean }>();
 
     for (let i = 0; i < desired.actions.length; i++) {
       const action = desired.actions[i] as Action;
@@ -379,19 +387,23 @@ export class Engine {
           // (the tunnel address's host route, configd's scoped default): EEXIST there is normal and
           // the route is adopted. An excluded prefix only has to stay on the physical side; the
           // LAN's own route does that.
-          await this.ensureRoute(action.route, current, reason, action.kind !== 'add' || action.route.origin === 'exclude');
+          await this.ensureRoute(action.route, current, reason, action.kind !== 'add' || action.route.origin === 'exclude', freed.get(routeKey(action.route)));
           break;
         }
         case 'remove-unscoped': {
           await this.window.drain();
           const current = this.table.get(action.route);
           if (!current || current.tagged) break;
-          if (!this.allowRepair(`demote|${routeKey(action.route)}`, 'a foreign route keeps coming back where ours must be')) break;
-          this.log.info({ destination: current.destination, gateway: current.gateway, index: current.index }, 'foreign change: a physical route holds a destination the tunnel takes; moving it aside');
+          // Never damped: while a physical route holds a destination the tunnel takes, traffic
+          // leaks past the tunnel (configd re-adds en0's default on every DHCP renewal or roam).
+          // Only the logging is damped.
+          const quiet = this.dampedLog(`demote|${routeKey(action.route)}`, 'a physical route keeps coming back where the tunnel\'s must be (configd re-applying its service?); moving it aside every time', action.route);
+          this.log[quiet ? 'debug' : 'info']({ destination: current.destination, gateway: current.gateway, index: current.index }, 'foreign change: a physical route holds a destination the tunnel takes; moving it aside');
           this.journal.recordMoved(action.route);
-          if (await this.write('remove-unscoped', action.route, () => this.backend.deleteRoute(current))) {
+          if (await this.write('remove-unscoped', action.route, () => this.backend.deleteRoute(current), {}, quiet)) {
             this.changes++;
             this.table.forget(current);
+            freed.set(routeKey(action.route), { quiet });
           }
           break;
         }
@@ -413,6 +425,7 @@ export class Engine {
       return this.changes;
     }
     this.wanted = wanted;
+    this.demoting = new Set(desired.actions.filter((a) => a.kind === 'remove-unscoped').map((a) => routeKey((a as { route: Route }).route)));
 
     for (const rule of snap.rules.filter((r) => r.tagged && !wantedRules.has(ruleKey(r)))) {
       if (await this.write('remove-stale-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) this.changes++;
@@ -461,7 +474,7 @@ export class Engine {
     this.writesInRun = 0;
   }
 
-  private async ensureRoute(route: Route, current: KernelRoute | undefined, reason: string, adopt: boolean): Promise<void> {
+  private async ensureRoute(route: Route, current: KernelRoute | undefined, reason: string, adopt: boolean, afterDemotion?: { quiet: boolean }): Promise<void> {
     const key = routeKey(route);
     if (current && this.backend.satisfies(current, route)) {
       this.installed.set(key, route);
@@ -474,7 +487,7 @@ export class Engine {
     // A route of ours that vanished is a repair (flap-guarded); one whose gateway or
     // interface must change (the physical gateway moved) is an update.
     const repair = !current && this.installed.has(key) && reason !== 'start' && reason !== 'reload';
-    if (repair && !this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) return;
+    if (repair && afterDemotion === undefined && !this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) return;
     if (current) {
       // Our key is taken by something else. Ours (an old gateway) is replaced; a foreign route is
       // never deleted here: a destination-only delete is how other tools removed users' default routes.
@@ -496,7 +509,7 @@ export class Engine {
       return;
     }
     await this.window.start(async () => {
-      if (await this.write(repair ? 'restore' : 'add', route, () => this.backend.addRoute(route))) {
+      if (await this.write(repair ? 'restore' : 'add', route, () => this.backend.addRoute(route), {}, afterDemotion?.quiet ?? false)) {
         this.installed.set(key, route);
         this.table.add({ ...route, tagged: true });
         this.changes++;
@@ -522,12 +535,23 @@ export class Engine {
     return false;
   }
 
+  /**
+   * Flap damping for the log only: true while `key` is in a back-off episode (log quietly);
+   * one warning when an episode starts.
+   */
+  private dampedLog(key: string, why: string, route: Route): boolean {
+    const decision = this.flap.request(key);
+    if (decision.startsEpisode) this.log.warn({ key, destination: route.destination, repairs: decision.repairsInWindow }, `flapping: ${why}; further moves are logged at debug level`);
+    return decision.waitMs > 0;
+  }
+
   /** Runs one kernel write and logs it. EEXIST on an add and ESRCH on a delete mean it is already so. */
-  private async write(action: string, route: Route | KernelRoute | null, op: () => Promise<void>, extra: Record<string, unknown> = {}): Promise<boolean> {
+  private async write(action: string, route: Route | KernelRoute | null, op: () => Promise<void>, extra: Record<string, unknown> = {}, quiet = false): Promise<boolean> {
     const fields = (): Record<string, unknown> => (route ? describe(route) : {});
     // The first writes of a run are logged one by one at info; a bulk install or removal logs
     // the rest at debug and says how many there were (flushWriteLog), not a line per route.
-    const level = this.writesInRun++ < LOG_EACH_WRITES ? 'info' : 'debug';
+    // `quiet`: a flap episode's repeats (the logging is damped, not the action).
+    const level = this.writesInRun++ < LOG_EACH_WRITES && !quiet ? 'info' : 'debug';
     try {
       await op();
       if (this.log.isLevelEnabled(level)) this.log[level]({ action, ...fields(), ...extra, result: 'ok' }, `route ${action}`);
@@ -572,16 +596,37 @@ export class Engine {
     if (wasInstalled) this.log.warn({ interface: name, why }, 'tunnel went away; its routes are gone with it');
     // The kernel drops routes through a vanished or downed interface without a message.
     this.installed.clear();
-    if (wasInstalled || this.state === 'starting') {
-      if (this.policy.settings.onTunnelDown === 'restore') {
+    if (this.policy.settings.onTunnelDown === 'restore') {
+      if (wasInstalled || this.state === 'starting') {
         const swept = await this.sweepSnapshot(snap);
         if (swept.removed + swept.restored > 0) this.log.info({ ...swept }, 'restored the physical routes while the tunnel is down');
-      } else {
-        this.log.warn('onTunnelDown is "block": physical routes stay moved aside until the tunnel is back');
       }
+    } else {
+      if (wasInstalled) this.log.warn('onTunnelDown is "block": physical routes stay moved aside until the tunnel is back');
+      await this.keepBlocked(snap);
     }
     if (this.state !== 'waiting') this.setState('waiting', `waiting for ${name ?? 'the interface name'} (${why})`);
     this.startWaitPoll();
+  }
+
+  /**
+   * `onTunnelDown: block` while the tunnel is down: a physical route tunroute moved aside that
+   * is back (configd re-applies en0's service on every DHCP renewal or roam) is moved aside
+   * again at once, never damped (only the logging is). The journal takes its current form, so
+   * the tunnel's return or teardown puts back the network that is there now.
+   */
+  private async keepBlocked(snap: KernelSnapshot): Promise<void> {
+    for (const moved of [...this.journal.moved]) {
+      if (this.stopRequested) return;
+      const back = snap.routes.find((k) => !k.tagged && this.backend.sameKey(k, moved));
+      if (back === undefined) continue;
+      const quiet = this.dampedLog(`block|${routeKey(moved)}`, 'a physical route keeps coming back while the tunnel is down (configd re-applying its service?); moving it aside every time', moved);
+      this.log[quiet ? 'debug' : 'warn']({ destination: back.destination, gateway: back.gateway, index: back.index }, 'onTunnelDown is "block": a physical route came back while the tunnel is down; moving it aside again');
+      const name = snap.interfaces.find((i) => i.index === back.index)?.name ?? moved.interface;
+      const current: Route = { ...moved, gateway: back.gateway ?? moved.gateway, index: back.index, interface: name };
+      this.journal.recordMoved(current);
+      await this.write('remove-unscoped', current, () => this.backend.deleteRoute(back), {}, quiet);
+    }
   }
 
   private startWaitPoll(): void {
@@ -695,7 +740,7 @@ function delay(ms: number): Promise<void> {
 function describe(route: Route | KernelRoute): Record<string, unknown> {
   return {
     destination: route.destination,
-    gateway: route.gateway === null ? null : 'link' in route.gateway ? `link#${route.gateway.link}` : route.gateway.address,
+    gateway: route.gateway === null ? null : gatewayText(route.gateway),
     interface: 'interface' in route ? route.interface : route.index,
     scope: route.scope,
     ...(route.table !== null ? { table: route.table } : {}),

@@ -29,10 +29,12 @@ export function currentFormOf(moved: Route, routes: readonly KernelRoute[]): Rou
 
 export function deriveFacts(snap: KernelSnapshot, tunnel: KernelInterface, os: PlanFacts['os'], moved: readonly Route[]): PlanFacts {
   const named = (index: number): string => snap.interfaces.find((i) => i.index === index)?.name ?? `#${index}`;
+  // Connected networks of the physical interface, of the default's family.
+  const subnetsOf = (index: number): string[] => snap.interfaces.find((i) => i.index === index)?.addresses ?? [];
   const foreign = snap.routes.filter((r) => !r.tagged && r.index !== tunnel.index);
   const physicalDefaults: PhysicalDefault[] = [];
   for (const family of ['inet', 'inet6'] as const) {
-    const found = physicalDefault(foreign, family, named, moved);
+    const found = physicalDefault(foreign, family, named, moved, subnetsOf);
     if (found) physicalDefaults.push(found);
   }
   const existing: ExistingRoute[] = foreign
@@ -53,18 +55,18 @@ export function deriveFacts(snap: KernelSnapshot, tunnel: KernelInterface, os: P
  * it current when the network changes), else the route the journal remembers; failing
  * all, a scoped default on any physical interface (macOS keeps one per network service).
  */
-function physicalDefault(foreign: KernelRoute[], family: Family, named: (index: number) => string, moved: readonly Route[]): PhysicalDefault | undefined {
+function physicalDefault(foreign: KernelRoute[], family: Family, named: (index: number) => string, moved: readonly Route[], subnetsOf: (index: number) => string[]): PhysicalDefault | undefined {
   const defaults = foreign
     .filter((r) => r.family === family && r.destination === DEFAULT_DESTINATION[family] && r.gateway !== null && 'address' in r.gateway)
     .filter((r) => r.table === null || r.table === 254)
     .sort((a, b) => (a.scope === null ? 0 : 1) - (b.scope === null ? 0 : 1) || (a.metric ?? 0) - (b.metric ?? 0));
-  const pick = (r: KernelRoute): PhysicalDefault => ({ family, gateway: (r.gateway as { address: string }).address, interface: named(r.index), index: r.index, metric: r.metric });
+  const pick = (r: KernelRoute): PhysicalDefault => ({ family, gateway: (r.gateway as { address: string }).address, interface: named(r.index), index: r.index, metric: r.metric, subnets: subnetsOf(r.index) });
   const unscoped = defaults.find((r) => r.scope === null);
   if (unscoped) return pick(unscoped);
   const journaled = moved.find((r) => r.family === family && r.destination === DEFAULT_DESTINATION[family] && 'address' in r.gateway);
   const sameInterface = journaled && defaults.find((r) => r.scope === journaled.index);
   if (sameInterface) return pick(sameInterface);
-  if (journaled && 'address' in journaled.gateway) return { family, gateway: journaled.gateway.address, interface: journaled.interface, index: journaled.index, metric: journaled.metric };
+  if (journaled && 'address' in journaled.gateway) return { family, gateway: journaled.gateway.address, interface: journaled.interface, index: journaled.index, metric: journaled.metric, subnets: subnetsOf(journaled.index) };
   const scoped = defaults[0];
   return scoped ? pick(scoped) : undefined;
 }

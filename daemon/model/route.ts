@@ -6,8 +6,25 @@
 
 export type Family = 'inet' | 'inet6';
 
-/** Either the tunnel's link (macOS: its sockaddr_dl; Linux: the device, no next hop) or a next-hop address. */
-export type Gateway = { link: number } | { address: string };
+/**
+ * Either the tunnel's link (macOS: its sockaddr_dl; Linux: the device, no next hop) or a
+ * next-hop address. macOS: a link-local next hop (fe80::/10, ff02::) is meaningless without
+ * its zone, so `scope` carries the interface index it belongs to (`fe80::1%en0`); it is
+ * absent for every other address, and always on Linux (the route's device is the zone).
+ */
+export type Gateway = { link: number } | { address: string; scope?: number };
+
+/** True for the IPv6 addresses XNU keeps with their zone embedded (KAME): fe80::/10 and the link-/interface-local multicast ff01::/16, ff02::/16. */
+export function isZonedIPv6(address: string): boolean {
+  const head = address.toLowerCase();
+  return /^fe[89ab][0-9a-f]?:/.test(head) || /^ff[0-9a-f]?[12]:/.test(head);
+}
+
+/** A gateway as text: `link#36`, `192.168.1.1`, `fe80::1%4`. */
+export function gatewayText(g: Gateway): string {
+  if ('link' in g) return `link#${g.link}`;
+  return g.scope ? `${g.address}%${g.scope}` : g.address;
+}
 
 /**
  * Why a route is in the plan: into the tunnel, an endpoint's bypass, a physical route we
@@ -63,7 +80,7 @@ export function effectiveMetric(route: Pick<Route, 'family' | 'metric'>): number
 export function sameGateway(a: Gateway | null, b: Gateway | null): boolean {
   if (a === null || b === null) return a === b;
   if ('link' in a) return 'link' in b && a.link === b.link;
-  return 'address' in b && a.address === b.address;
+  return 'address' in b && a.address === b.address && (a.scope ?? 0) === (b.scope ?? 0);
 }
 
 /**

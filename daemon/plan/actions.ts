@@ -59,7 +59,7 @@ export function teardownOf(actions: readonly Action[]): Action[] {
 
 /** A route's full identity for comparing plans: its kernel key plus what it does. */
 export function routeIdentity(route: Route): string {
-  const gateway = 'link' in route.gateway ? `link#${route.gateway.link}` : route.gateway.address;
+  const gateway = 'link' in route.gateway ? `link#${route.gateway.link}` : route.gateway.scope ? `${route.gateway.address}%${route.interface}` : route.gateway.address;
   return `${routeKey(route)}|${gateway}|${route.index}|${[...route.flags].sort().join(',')}|${route.mtu ?? '-'}`;
 }
 

@@ -27,6 +27,12 @@ export interface PhysicalDefault {
   index: number;
   /** Linux: the default's metric (null = 0). */
   metric?: number | null;
+  /**
+   * The physical interface's connected prefixes ("192.168.1.0/24", its addresses with their
+   * lengths). An exclude prefix inside one of them is on-link there; any other goes via
+   * `gateway`. Unknown (absent): every exclude prefix goes via `gateway`.
+   */
+  subnets?: string[];
 }
 
 /** A route as the kernel holds it: a Route without the planner's reason for it. */

@@ -70,7 +70,9 @@ export function netstatDestination(destination: string, host: boolean): string {
 }
 
 function gatewayText(route: Route): string {
-  return 'link' in route.gateway ? `link#${route.gateway.link}` : route.gateway.address;
+  if ('link' in route.gateway) return `link#${route.gateway.link}`;
+  // A zoned (link-local) gateway as netstat prints it: fe80::1%en0.
+  return route.gateway.scope ? `${route.gateway.address}%${route.interface}` : route.gateway.address;
 }
 
 /** macOS netstat prints a destination as a host by RTF_HOST, not by its length (`255.255.255.255/32` is a net route). */

@@ -44,11 +44,11 @@
  * so `replace` gives IPv6 metric 1 when `linux.metric` is 0.
  */
 import type { Family, Route, RouteType, Rule } from '../model/route.js';
-import { effectiveMetric, routeKey } from '../model/route.js';
+import { effectiveMetric, isZonedIPv6, routeKey } from '../model/route.js';
 
 export { effectiveMetric };
 import type { Profile } from '../profile/profile.js';
-import { covers, FAMILY_BITS, formatAddress, formatPrefix, parseAddress, type Prefix } from '../profile/prefix.js';
+import { covers, FAMILY_BITS, formatAddress, formatPrefix, parseAddress, parsePrefix, type Prefix } from '../profile/prefix.js';
 import { add, addRule, demoteToScoped, ensure, removeUnscoped, teardownOf, type Action } from './actions.js';
 import type { ExistingRoute, PhysicalDefault, PlanFacts } from './facts.js';
 import { allowedIpRoutes, endpointAddresses, fullModeCoverage, type PlannedEndpoint } from './peers.js';
@@ -168,16 +168,20 @@ function bypassActions(ctx: Context): Action[] {
       return;
     }
     const host = prefix.length === FAMILY_BITS[prefix.family];
-    // A prefix holding the gateway is the physical network itself (the LAN): it is on-link
-    // there, so it points at the physical interface, as the kernel's own connected route does.
-    const gatewayAddress = parseAddress(physical.gateway.split('%')[0] as string);
-    const onLink = !host && gatewayAddress !== null && covers(prefix, { ...gatewayAddress, length: FAMILY_BITS[gatewayAddress.family] });
+    // An exclude prefix inside a network the physical interface is connected to is on-link
+    // there (it points at the interface, as the kernel's own connected route does). Anything
+    // else, a wider prefix that merely holds the gateway included, goes via the gateway:
+    // sending it on-link would ask for neighbours that are not on the link.
+    const onLink = origin === 'exclude' && connectedSubnets(physical).some((subnet) => covers(subnet, prefix));
     const darwinFlags = onLink ? flags('UP', 'STATIC', 'CLONING') : flags('UP', 'GATEWAY', 'STATIC', ...(host ? ['HOST'] : []));
+    // A link-local gateway (fe80::1%en0) is only meaningful with its zone: the physical interface.
+    const gatewayAddress = physical.gateway.split('%')[0] as string;
+    const zone = facts.os === 'darwin' && isZonedIPv6(gatewayAddress) ? { scope: physical.index } : {};
     out.push(
       add({
         family: prefix.family,
         destination: formatPrefix(prefix),
-        gateway: onLink ? { link: physical.index } : { address: physical.gateway },
+        gateway: onLink ? { link: physical.index } : { address: gatewayAddress, ...zone },
         interface: physical.interface,
         index: physical.index,
         scope: null,
@@ -195,6 +199,15 @@ function bypassActions(ctx: Context): Action[] {
   }
   for (const prefix of profile.exclude) bypass(prefix, 'exclude', 'exclude');
   return out;
+}
+
+/** The physical interface's connected networks, as prefixes (an address with host bits names its network). */
+function connectedSubnets(physical: PhysicalDefault): Prefix[] {
+  return (physical.subnets ?? []).flatMap((text) => {
+    const parsed = parsePrefix(text);
+    if (parsed.ok) return [parsed.prefix];
+    return parsed.reason === 'host-bits' ? [parsed.network] : [];
+  });
 }
 
 interface TunnelPart {

@@ -4,6 +4,7 @@ import { parseHex } from '../../daemon/codec/bytes.js';
 import {
   decodeMask,
   decodeSockaddr,
+  encodeInet6,
   encodeLink,
   encodeMask,
   packSockaddrs,
@@ -131,4 +132,14 @@ test('prefixOf', () => {
   assert.equal(prefixOf(Uint8Array.of(255, 255, 255, 255)), 32);
   assert.equal(prefixOf(Uint8Array.of(255, 1, 0, 0)), null);
   assert.equal(prefixOf(Uint8Array.of(254, 0, 0, 1)), null);
+});
+
+test('a zoned IPv6 address is written the way XNU keeps it: the index embedded in bytes 2–3, sin6_scope_id 0 (fe80::/10, ff01::, ff02::); others keep sin6_scope_id', () => {
+  const hex = (text: string, scope: number) => Buffer.from(encodeInet6(parseIp(text).bytes, scope)).toString('hex');
+  assert.equal(hex('fe80::1', 4), '1c1e000000000000' + 'fe800004000000000000000000000001' + '00000000');
+  assert.equal(hex('febf::1', 260), '1c1e000000000000' + 'febf0104000000000000000000000001' + '00000000');
+  assert.equal(hex('ff02::1', 4), '1c1e000000000000' + 'ff020004000000000000000000000001' + '00000000');
+  assert.equal(hex('2001:db8::1', 4), '1c1e000000000000' + '20010db8000000000000000000000001' + '04000000');
+  assert.equal(hex('fe80::1', 0), '1c1e000000000000' + 'fe800000000000000000000000000001' + '00000000');
+  assert.throws(() => encodeInet6(parseIp('fe80::1').bytes, 70000), RangeError);
 });

@@ -6,80 +6,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Daemon } from '../../daemon/daemon.js';
-import type { EngineState } from '../../daemon/engine/engine.js';
-import { advanceIndexTo, createMacScenario, createXnuBinding, CONFIGD_PID, buildRouteRequest, sockaddrIn, sockaddrIn6, parseIPv6, prefixMask, AF, RTAX, RTF, RTM, type MacScenario, type MacScenarioOptions, type NetstatRow } from '../xnu/index.js';
+import { createMacScenario, CONFIGD_PID, buildRouteRequest, sockaddrIn, sockaddrIn6, parseIPv6, prefixMask, AF, RTAX, RTF, RTM, type MacScenario } from '../xnu/index.js';
+import { abortRunning, byDestination, DAEMON_PID, profileText, SEED_FULL, seedMachine, startDaemon as start, untagged } from '../helpers/darwin-daemon.js';
 
-const DAEMON_PID = 4242;
+afterEach(abortRunning);
 
-/** Daemons still running when a test ends (it failed early) are stopped without cleanup. */
-const running = new Set<Daemon>();
-afterEach(async () => {
-  for (const d of running) await d.abort();
-  running.clear();
-});
+/** ROUTE_TOOL_PID: `route delete` typed by hand, or another agent; configd itself is the scenario's IPMonitor. */
+const ROUTE_TOOL_PID = 77;
 
-interface Harness {
-  mac: MacScenario;
-  daemon: Daemon;
-  logs: Array<Record<string, unknown>>;
-  dir: string;
-  profilePath: string;
-  waitFor(pred: (l: Record<string, unknown>) => boolean, from?: number, ms?: number): Promise<Record<string, unknown>>;
-  state(state: EngineState, from?: number): Promise<Record<string, unknown>>;
-  netstat(netif?: string): Array<Pick<NetstatRow, 'destination' | 'gateway' | 'flags' | 'netif'>>;
-}
-
-function profileText(dir: string, body: string): string {
-  return `${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`;
-}
-
-function start(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-')), pid = DAEMON_PID): Harness {
-  const profilePath = join(dir, 'profile.yaml');
-  if (!existsSync(profilePath)) writeFileSync(profilePath, profileText(dir, body));
-  const logs: Array<Record<string, unknown>> = [];
-  const waiters: Array<() => void> = [];
-  const binding = createXnuBinding(mac.kernel, { pid });
-  const created = Daemon.create({
-    profilePath, native: binding, pid, isRoot: false, logLevel: 'debug',
-    logWrite: (line) => {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-      for (const w of waiters.splice(0)) w();
-    },
-  });
-  if ('problems' in created) throw new Error(JSON.stringify(created.problems));
-  const daemon = created.daemon;
-  running.add(daemon);
-  const waitFor = (pred: (l: Record<string, unknown>) => boolean, from = 0, ms = 5000): Promise<Record<string, unknown>> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out; last log lines:\n${logs.slice(-12).map((l) => JSON.stringify(l)).join('\n')}`)), ms);
-      const check = (): void => {
-        const hit = logs.slice(from).find(pred);
-        if (hit) {
-          clearTimeout(timer);
-          resolve(hit);
-        } else waiters.push(check);
-      };
-      check();
-    });
-  return {
-    mac, daemon, logs, dir, profilePath, waitFor,
-    state: (s, from = 0) => waitFor((l) => l.state === s, from),
-    netstat: (netif) => mac.kernel.netstat(2).filter((r) => netif === undefined || r.netif === netif).map(({ destination, gateway, flags, netif: n }) => ({ destination, gateway, flags, netif: n })),
-  };
-}
-
-/** The seed's machine: utun7 at index 36 with 10.10.10.2, while en0 owns the unscoped default. */
-function seedMachine(options: MacScenarioOptions = {}): MacScenario {
-  const mac = createMacScenario(options);
-  advanceIndexTo(mac.kernel, 36);
-  mac.addTunnel({ name: 'utun7', address: '10.10.10.2', mtu: 1420 });
-  return mac;
-}
-
-/** Another process (configd, route(8)) writing real bytes. */
-function configd(mac: MacScenario) {
-  const socket = mac.kernel.openSocket({ pid: CONFIGD_PID });
+/** Another process (route(8), another agent) writing real bytes. */
+function routeTool(mac: MacScenario) {
+  const socket = mac.kernel.openSocket({ pid: ROUTE_TOOL_PID });
   let seq = 100;
   const write = (type: number, dst: string, bits: number, gateway: string | null, flags: number, scope = 0): string => {
     const addrs: Record<number, Uint8Array> = { [RTAX.DST]: sockaddrIn(dst), [RTAX.NETMASK]: sockaddrIn(prefixMask(bits, 4)) };
@@ -93,18 +30,6 @@ function configd(mac: MacScenario) {
   };
   return { write, close: () => socket.close() };
 }
-
-const SEED_FULL = [
-  { destination: 'default', gateway: 'link#36', flags: 'UCSg', netif: 'utun7' },
-  { destination: '10.10.10.2', gateway: '10.10.10.2', flags: 'UH', netif: 'utun7' },
-  { destination: '224.0.0/4', gateway: 'link#36', flags: 'UmCS', netif: 'utun7' },
-  { destination: '255.255.255.255/32', gateway: 'link#36', flags: 'UCS', netif: 'utun7' },
-];
-
-const byDestination = <T extends { destination: string }>(rows: T[]): T[] => [...rows].sort((a, b) => a.destination.localeCompare(b.destination));
-
-// netstat shows our tag as `1`; the seed (NetworkExtension's table) has no tag.
-const untagged = <T extends { flags: string }>(rows: T[]): T[] => rows.map((r) => ({ ...r, flags: r.flags.replace('1', '') }));
 
 test('the seed\'s EEXIST problem solved: full tunnel while en0 owns the unscoped default gives NetworkExtension\'s table', async () => {
   const mac = seedMachine();
@@ -138,37 +63,34 @@ test('split mode: the same routes scoped to the utun (UCSI), the physical defaul
   assert.deepEqual(mac.kernel.routes(), before);
 });
 
-test('steady state: a deleted route is put back; a new physical default is demoted and the endpoint follows the new gateway', async () => {
-  // Another process keeps a scoped en0 default here and moves it (the passive writer below).
-  const mac = seedMachine({ scopedDefault: true });
-  const before = mac.kernel.routes();
+test('steady state: a deleted route is put back; a roam to a new gateway is followed (configd\'s routes demoted, the endpoint moved)', async () => {
+  const mac = seedMachine();
   const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nendpoints:\n  - 198.51.100.7\n');
   await h.daemon.start();
   await h.state('installed');
-  const other = configd(mac);
+  const other = routeTool(mac);
 
   let mark = h.logs.length;
   assert.equal(other.write(RTM.DELETE, '224.0.0.0', 4, null, 0), 'ok');
   await h.waitFor((l) => l.action === 'restore' && l.destination === '224.0.0.0/4', mark);
   assert.ok(h.netstat('utun7').some((r) => r.destination === '224.0.0/4'));
-
-  // A network change: configd moves en0 to another gateway, unscoped and scoped.
-  mark = h.logs.length;
-  assert.equal(other.write(RTM.DELETE, '0.0.0.0', 0, null, 0, mac.en0.index), 'ok');
-  assert.equal(other.write(RTM.ADD, '0.0.0.0', 0, '192.168.1.254', RTF.UP | RTF.GATEWAY | RTF.STATIC, mac.en0.index), 'ok');
-  // Our unscoped default is in the way of configd's: it gets EEXIST, like the seed's code did.
-  assert.equal(other.write(RTM.ADD, '0.0.0.0', 0, '192.168.1.254', RTF.UP | RTF.GATEWAY | RTF.STATIC), 'EEXIST');
-  await h.waitFor((l) => l.action === 'update' && l.destination === '198.51.100.7/32' && l.gateway === '192.168.1.254', mark);
-  const endpoint = h.netstat('en0').find((r) => r.destination === '198.51.100.7');
-  assert.equal(endpoint?.gateway, '192.168.1.254', 'the endpoint host route follows the new gateway');
-  assert.equal(h.netstat('en0').filter((r) => r.destination === '198.51.100.7').length, 1, 'the old one is gone');
-
-  // configd changes its mind back; the scoped default it owns stays its own.
-  assert.equal(other.write(RTM.DELETE, '0.0.0.0', 0, null, 0, mac.en0.index), 'ok');
-  assert.equal(other.write(RTM.ADD, '0.0.0.0', 0, '192.168.1.1', RTF.UP | RTF.GATEWAY | RTF.STATIC, mac.en0.index), 'ok');
   other.close();
-  await h.daemon.stop('SIGTERM');
-  assert.deepEqual(mac.kernel.routes(), before);
+
+  // A roam: DHCP hands out a new router, IPConfiguration republishes en0 and IPMonitor
+  // replaces en0's routes. Its RTM_DELETE of the old unscoped default takes ours (the
+  // kernel deletes by key), then it adds en0's new one; tunroute takes the default back.
+  mark = h.logs.length;
+  mac.network.roam({ address: '192.168.1.10', netmask: '255.255.255.0', router: '192.168.1.254' });
+  await mac.configd.settle();
+  await h.waitFor((l) => l.action === 'update' && l.destination === '198.51.100.7/32' && l.gateway === '192.168.1.254', mark);
+  await h.waitFor((l) => l.destination === '0.0.0.0/0' && l.gateway === 'link#36' && l.result === 'ok', mark);
+  const endpoint = h.netstat('en0').filter((r) => r.destination === '198.51.100.7');
+  assert.deepEqual(endpoint.map((r) => r.gateway), ['192.168.1.254'], 'the endpoint host route follows the new gateway; the old one is gone');
+  assert.deepEqual(h.netstat().filter((r) => r.destination === 'default').map((r) => [r.netif, r.gateway, r.flags.includes('I')]), [['utun7', 'link#36', false], ['en0', '192.168.1.254', true]]);
+
+  assert.equal(await h.daemon.stop('SIGTERM'), 0);
+  assert.ok(!h.netstat().some((r) => r.flags.includes('1')), 'nothing tagged is left');
+  assert.deepEqual(h.netstat().filter((r) => r.destination === 'default').map((r) => [r.netif, r.gateway, r.flags]), [['en0', '192.168.1.254', 'UGScg']], 'en0\'s new default is the one restored');
 });
 
 test('interface down, up, destroyed and recreated under a new index', async () => {
@@ -272,7 +194,7 @@ test('a lost message (macOS overflows silently) is caught by the periodic reconc
   const daemonSocket = mac.kernel.openSockets().find((s) => s.pid === DAEMON_PID);
   assert.ok(daemonSocket);
   daemonSocket.setReceiveBufferSize(1); // everything the kernel sends it is now dropped
-  const other = configd(mac);
+  const other = routeTool(mac);
   const mark = h.logs.length;
   assert.equal(other.write(RTM.DELETE, '224.0.0.0', 4, null, 0), 'ok');
   assert.ok(daemonSocket.dropped > 0, 'the deletion never reached the daemon');
@@ -284,21 +206,20 @@ test('a lost message (macOS overflows silently) is caught by the periodic reconc
   await h.daemon.stop('SIGTERM');
 });
 
-test('configd replaces our default with its own: it is moved aside again (journaled) and ours comes back', async () => {
+test('a DHCP renewal: configd\'s IPMonitor re-adds en0\'s default over ours (EEXIST → delete → add); it is moved aside again (journaled) and ours comes back', async () => {
   const mac = seedMachine();
   const before = mac.kernel.routes();
   const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\n');
   await h.daemon.start();
   await h.state('installed');
-  const other = configd(mac);
   const mark = h.logs.length;
-  assert.equal(other.write(RTM.DELETE, '0.0.0.0', 0, null, 0), 'ok');
-  assert.equal(other.write(RTM.ADD, '0.0.0.0', 0, '192.168.1.1', RTF.UP | RTF.GATEWAY | RTF.STATIC), 'ok');
+  mac.network.renew();
+  await mac.configd.settle();
+  assert.ok(mac.ipmonitor.writes.some((w) => w.type === 'delete' && w.route.startsWith('Net 0.0.0.0/0 Gate 192.168.1.1 Ifp en0')), 'IPMonitor deleted the key it found taken');
   await h.waitFor((l) => l.action === 'remove-unscoped' && l.destination === '0.0.0.0/0', mark);
   await h.waitFor((l) => (l.action === 'restore' || l.action === 'add') && l.result === 'ok' && l.destination === '0.0.0.0/0' && l.gateway === 'link#36', mark);
   const defaults = h.netstat().filter((r) => r.destination === 'default' && !r.flags.includes('I'));
   assert.deepEqual(defaults.map((r) => r.netif), ['utun7'], 'one unscoped default, the tunnel\'s');
-  other.close();
   await h.daemon.stop('SIGTERM');
   assert.deepEqual(mac.kernel.routes(), before, 'configd\'s default is the one restored');
 });
@@ -310,7 +231,7 @@ test('flapping: another agent deleting the same route again and again meets expo
   const h = start(mac, '', dir);
   await h.daemon.start();
   await h.state('installed');
-  const other = configd(mac);
+  const other = routeTool(mac);
   const mark = h.logs.length;
   const repairsAt: number[] = [];
   for (let i = 0; i < 6; i++) {

@@ -278,7 +278,7 @@ test('§4.3 configd restart: static IPv4 routes flushed, store emptied, clients 
   assert.deepEqual(rows(mac, 'utun7')[0], ['default', 'link#36', 'UCSg', 'utun7']);
 });
 
-test('§8.2 IsNULL: an IPv4 null service with OverridePrimary leaves no unscoped default at all; the IPv6 one makes lo0 the IPv6 default interface', async () => {
+test('§8.2 IsNULL: an IPv4 null service with OverridePrimary leaves no unscoped default at all, and its routes are never written', async () => {
   const mac = seed();
   const vpn = publisher(mac);
   await vpn.publish({ [IPV4]: { ...(FULL as object), IsNULL: true } });
@@ -289,17 +289,28 @@ test('§8.2 IsNULL: an IPv4 null service with OverridePrimary leaves no unscoped
   await vpn.publish({ [IPV4]: FULL });
   assert.deepEqual(rows(mac, 'utun7')[0], ['default', 'link#36', 'UCSg', 'utun7']);
 
-  const EN0_V6 = `State:/Network/Service/${EN0_SERVICE}/IPv6`;
-  mac.configd.openSession({ name: 'IPConfiguration-v6', pid: CONFIGD_PID }).setMultiple({ [EN0_V6]: { InterfaceName: 'en0', Addresses: ['2001:db8::10'], PrefixLength: [64], Router: 'fe80::1' } }, [], []);
-  await mac.configd.settle();
+});
+
+test('§8.2 the IPv6 null service: no IPv6 primary, lo0 becomes the default IPv6 interface and the kernel keeps en0\'s router ::/0 scoped', async () => {
+  const mac = seed({ ipv6: true });
+  const v6Defaults = () => mac.kernel.netstat(AF.INET6).filter((r) => r.destination === 'default').map((r) => [r.gateway, r.flags, r.netif]);
   assert.equal(mac.ipmonitor.ipv6DefaultInterface, 'en0');
+  assert.equal(mac.kernel.ipv6DefaultInterface(), mac.en0.index);
   assert.deepEqual(mac.configd.get(STATE_GLOBAL_IPV6), { PrimaryInterface: 'en0', PrimaryService: EN0_SERVICE });
-  await vpn.publish({ [`State:/Network/Service/${ID}/IPv6`]: { InterfaceName: 'utun7', Addresses: ['::1'], Router: '::1', OverridePrimary: 1, IsNULL: true } });
+  assert.deepEqual(v6Defaults(), [['fe80::1%en0', 'UGcg', 'en0']]);
+  const listener = mac.kernel.openSocket({ pid: 1 });
+  const vpn = publisher(mac);
+  // As Apple's controllers publish it: the tunnel's IPv4 and the IPv6 dummy, on the same utun.
+  await vpn.publish({ [IPV4]: FULL, [`State:/Network/Service/${ID}/IPv6`]: { InterfaceName: 'utun7', Addresses: ['::1'], Router: '::1', OverridePrimary: 1, IsNULL: true } });
   assert.equal(mac.ipmonitor.ipv6DefaultInterface, 'lo0');
   assert.equal(mac.configd.get(STATE_GLOBAL_IPV6), null);
+  assert.equal(mac.ipmonitor.primaryService, ID, 'IPv4 goes to the tunnel');
+  assert.deepEqual(v6Defaults(), [['fe80::1%en0', 'UGcIg', 'en0']], 'no unscoped ::/0: IPv6 has nowhere to go but bound sockets');
+  assert.deepEqual(received(listener).filter((m) => m.bytes[93] === AF.INET6).map((m) => m.type), [RTM.DELETE, RTM.ADD], 'the kernel announces the re-selection');
   vpn.session.close();
   await mac.configd.settle();
   assert.equal(mac.ipmonitor.ipv6DefaultInterface, 'en0');
+  assert.deepEqual(v6Defaults(), [['fe80::1%en0', 'UGcg', 'en0']]);
 });
 
 test('§2.3 the default resolver follows the primary service and goes with it', async () => {
@@ -311,4 +322,26 @@ test('§2.3 the default resolver follows the primary service and goes with it', 
   vpn.session.close();
   await mac.configd.settle();
   assert.equal(mac.configd.get(STATE_GLOBAL_DNS), null, 'en0 publishes no DNS in this scenario');
+});
+
+test('§8.3 coupling (configd ≥ 1296): an IPv4-only tunnel asserting First demotes en0\'s IPv6, so IPv6 has no primary; configd-1241 keeps it', async () => {
+  for (const coupling of [true, false]) {
+    const mac = seed({ ipv6: true, coupling });
+    await publisher(mac).publish({ [IPV4]: FULL });
+    const v6 = mac.kernel.netstat(AF.INET6).filter((r) => r.destination === 'default').map((r) => r.flags);
+    if (coupling) {
+      assert.equal(mac.ipmonitor.primaryServiceV6, null);
+      assert.equal(mac.ipmonitor.ipv6DefaultInterface, 'lo0');
+      assert.deepEqual(v6, ['UGcIg'], 'en0\'s router ::/0 scoped: IPv6 blocked without a null service');
+      assert.ok(mac.ipmonitor.log.some((l) => l.message.includes('demoted')));
+    } else {
+      assert.equal(mac.ipmonitor.primaryServiceV6, EN0_SERVICE);
+      assert.deepEqual(v6, ['UGcg'], 'configd-1241: en0 keeps IPv6 while the tunnel has IPv4');
+    }
+    assert.equal(mac.ipmonitor.primaryService, ID);
+  }
+  // A service that says IPIsCoupled is coupled on configd-1241 too.
+  const mac = seed({ ipv6: true, coupling: false });
+  await publisher(mac).publish({ [SERVICE]: { IPIsCoupled: true }, [IPV4]: FULL });
+  assert.equal(mac.ipmonitor.primaryServiceV6, null);
 });

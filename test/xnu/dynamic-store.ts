@@ -150,10 +150,7 @@ export class StoreSession implements DynamicStoreSession {
     if (typeof set !== 'object' || set === null || !Array.isArray(remove) || !Array.isArray(notify)) {
       throw scError('kSCStatusInvalidArgument', 'SCDynamicStoreSetMultiple');
     }
-    for (const [key, value] of Object.entries(set)) {
-      if (!isPlist(value)) throw scError('kSCStatusInvalidArgument', 'SCDynamicStoreSetMultiple');
-      void key;
-    }
+    if (!Object.values(set).every(isPlist)) throw scError('kSCStatusInvalidArgument', 'SCDynamicStoreSetMultiple');
     if (![...remove, ...notify].every((k) => typeof k === 'string')) throw scError('kSCStatusInvalidArgument', 'SCDynamicStoreSetMultiple');
     this.store.setMultipleFrom(this, set, remove, notify, 'SCDynamicStoreSetMultiple');
   }

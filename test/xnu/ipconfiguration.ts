@@ -60,10 +60,19 @@ export interface Lease {
   broadcast?: string;
 }
 
+/** IPv6 from router advertisements: published as the service's IPv6 entity when the link comes up. */
+export interface Ipv6Config {
+  address: string;
+  prefixLength: number;
+  /** The advertising router (link-local). */
+  router: string;
+}
+
 export interface IPConfigurationOptions {
   serviceId: string;
   interface: string;
   lease: Lease;
+  ipv6?: Ipv6Config;
 }
 
 export class XnuIPConfiguration implements ConfigdPlugin {
@@ -83,6 +92,13 @@ export class XnuIPConfiguration implements ConfigdPlugin {
     this.serviceId = options.serviceId;
     this.interfaceName = options.interface;
     this.lease = { ...options.lease };
+    this.ipv6 = options.ipv6;
+  }
+
+  private readonly ipv6: Ipv6Config | undefined;
+
+  get ipv6Key(): string {
+    return `State:/Network/Service/${this.serviceId}/IPv6`;
   }
 
   get ipv4Key(): string {
@@ -117,7 +133,7 @@ export class XnuIPConfiguration implements ConfigdPlugin {
   linkDown(): void {
     this.unbind();
     this.lease = null;
-    this.session!.setMultiple({}, [this.ipv4Key], []);
+    this.session!.setMultiple({}, [this.ipv4Key, ...(this.ipv6 !== undefined ? [this.ipv6Key] : [])], []);
   }
 
   /** Link up again with `lease`. */
@@ -148,6 +164,11 @@ export class XnuIPConfiguration implements ConfigdPlugin {
     if (!has) this.kernel.addIPv4Address(this.interfaceName, { address: lease.address, netmask: lease.netmask, ...(lease.broadcast ? { broadcast: lease.broadcast } : {}) });
     this.ownRoutes(RTM.ADD, lease);
     this.publish();
+    if (this.ipv6 !== undefined) {
+      this.session!.setMultiple({
+        [this.ipv6Key]: { Addresses: [this.ipv6.address], PrefixLength: [this.ipv6.prefixLength], Router: this.ipv6.router, InterfaceName: this.interfaceName },
+      }, [], []);
+    }
   }
 
   private unbind(): void {

@@ -27,20 +27,26 @@
  * count(ServiceOrder) when the service dict sets one). Lower wins. OverridePrimary makes the
  * default First only when the service has no rank assertion and a router.
  *
+ * IPv4/IPv6 coupling (§8.3, configd ≥ 1296, the default; `coupling: false` gives configd-1241):
+ * a coupled candidate ranked below the other family's primary on another interface is
+ * demoted, so an IPv4-only tunnel asserting First leaves no IPv6 primary (IPv6 blocked).
+ *
  * Not modelled: Setup:/Network/Service/* entities (the model reads State: only, as a
  * State-only VPN service is read), interface ranks (IPMonitorControl), delegate
- * ("effective") interfaces, IPv4/IPv6 coupling demotion (§8.3), PPPOverridePrimary, NAT64,
- * proxies, network signatures, and the kernel side of IPv6 (IPMonitor steers the IPv6 default
- * with ND ioctls, §8.1, which the XNU model has not got): for IPv6 the model elects the
- * primary, publishes State:/Network/Global/IPv6 and reports the default interface it would
- * set with SIOCSDEFIFACE_IN6 (`ipv6DefaultInterface`), but writes no IPv6 route.
+ * ("effective") interfaces, PPPOverridePrimary, NAT64,
+ * proxies, network signatures, the static ND routers of SIOCDRADD_IN6 and IPv6
+ * Additional/ExcludedRoutes: for IPv6 the model elects the primary, publishes
+ * State:/Network/Global/IPv6 and sets the kernel's default IPv6 interface
+ * (SIOCSDEFIFACE_IN6, lo0 when there is no primary, §8.1), which makes the kernel model
+ * re-install the routers it learned from advertisements scoped or unscoped; it writes no
+ * IPv6 route itself.
  */
 import type { PlistValue } from '../../native/index.js';
-import { AF, IFF, NET_RT, RTA, RTAX, RTF, RTM } from './constants.js';
+import { AF, IFF, NET_RT, RTAX, RTF, RTM } from './constants.js';
 import type { XnuKernel } from './kernel.js';
 import type { XnuRouteSocket } from './socket.js';
 import { plistEqual, type ConfigdPlugin, type DynamicStore, type StoreSession } from './dynamic-store.js';
-import { buildRouteRequest, readRtHeader, sockaddrDl, sockaddrIn, walkMessages } from './wire.js';
+import { buildRouteRequest, sockaddrDl, sockaddrIn, walkMessages } from './wire.js';
 
 /** Rank assertions (nwi/network_state_information_priv.h), the top 8 bits of a rank. */
 export const RANK = { First: 0, Default: 1, Last: 2, Never: 3, Scoped: 4 } as const;
@@ -69,6 +75,7 @@ export interface IPMonitorRoute {
   isScoped: boolean;
   /** From an IsNULL service: computed, never written. */
   isNull: boolean;
+  /** In a service's own list: the assertion (RANK.*); in the merged list: the full rank. */
   rank: number;
   /** The service it came from (for logs and tests). */
   serviceId: string;
@@ -90,6 +97,37 @@ interface V6Candidate {
   hasDefault: boolean;
   isNull: boolean;
   assertion: number;
+}
+
+/** One service in an election (elect_ip's Candidate). */
+interface Candidate {
+  id: string;
+  rank: number;
+  ineligible: boolean;
+  ifindex: number;
+  /** IPv4 and IPv6 must be primary together (configd ≥ 1296 makes every service so by default). */
+  coupled: boolean;
+  /** May be primary for one family alone (stf/gif, or different default ranks per family). */
+  independent: boolean;
+  /** IPv4: the route list; IPv6: absent (the model writes no IPv6 route). */
+  list?: ServiceRouteList;
+  v6?: V6Candidate;
+  isNull: boolean;
+}
+
+/**
+ * ElectionResultsCandidateNeedsDemotion (§8.3): a coupled candidate ranked below the other
+ * family's primary on another interface may not be primary (it would split IPv4 and IPv6
+ * across interfaces).
+ */
+function needsDemotion(other: Candidate | undefined, c: Candidate): boolean {
+  if (other === undefined || other.ineligible || rankAssertion(other.rank) === RANK.Never) return false;
+  if (c.independent || other.independent) return false;
+  if (!c.coupled && !other.coupled) return false;
+  if (other.ifindex === c.ifindex) return false;
+  if (c.rank < other.rank) return false;
+  if (c.coupled) return !(other.coupled && c.rank === other.rank);
+  return c.rank !== other.rank;
 }
 
 /** A line of IPMonitor's log (my_log), for tests. */
@@ -184,9 +222,42 @@ export class XnuIPMonitor implements ConfigdPlugin {
   /** What SIOCSDEFIFACE_IN6 would be set to: the IPv6 primary's interface, or lo0. */
   ipv6DefaultInterface = 'lo0';
 
-  constructor(store: DynamicStore, kernel: XnuKernel) {
+  /** configd-1241 (macOS 13) behaviour: services are coupled only when they say so (`IPIsCoupled`). */
+  private readonly disableCoupling: boolean;
+
+  constructor(store: DynamicStore, kernel: XnuKernel, options: { coupling?: boolean } = {}) {
     this.store = store;
     this.kernel = kernel;
+    this.disableCoupling = options.coupling === false;
+  }
+
+  /** elect_ip's coupled / independent flags for `id` in `family`. */
+  private couplingOf(id: string, family: 'v4' | 'v6', ifname: string): { coupled: boolean; independent: boolean } {
+    if (/^(stf|gif)/.test(ifname)) return { coupled: false, independent: true };
+    const dict = this.store.get(`State:/Network/Service/${id}`);
+    if (isObject(dict) && 'IPIsCoupled' in dict) return { coupled: true, independent: false };
+    const v4 = this.v4.get(id);
+    const v6 = this.v6.get(id);
+    const v4Default = v4?.hasDefault ? v4.routes[0]!.rank : undefined;
+    const v6Default = v6?.hasDefault ? v6.assertion : undefined;
+    const mine = family === 'v4' ? v4Default : v6Default;
+    const other = family === 'v4' ? v6Default : v4Default;
+    if (other !== undefined && other !== mine) return { coupled: false, independent: true };
+    return { coupled: !this.disableCoupling, independent: false };
+  }
+
+  /** The IPv6 candidates, best rank first (ElectionResultsCopy for AF_INET6). */
+  private v6Candidates(): Candidate[] {
+    const out: Candidate[] = [];
+    for (const [id, c] of [...this.v6.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      if (c.ifname === 'lo0') continue;
+      const rank = rankMake(this.serviceIndex(id), c.assertion);
+      const cand: Candidate = { id, rank, ineligible: !c.hasDefault, ifindex: this.kernel.nameToIndex(c.ifname), ...this.couplingOf(id, 'v6', c.ifname), v6: c, isNull: c.isNull };
+      const at = out.findIndex((x) => rank < x.rank);
+      if (at < 0) out.push(cand);
+      else out.splice(at, 0, cand);
+    }
+    return out;
   }
 
   /** ip_plugin_init + prime: flush static IPv4 routes, watch the keys, process the whole store. */
@@ -439,32 +510,30 @@ export class XnuIPMonitor implements ConfigdPlugin {
   private electAndApply(forced: Set<string>): void {
     const order = [...this.v4.keys()].sort();
     // elect_ip: a candidate per service with a route list on a non-loopback interface, sorted by rank (stable).
-    const candidates: { id: string; rank: number; ineligible: boolean; list: ServiceRouteList }[] = [];
+    const candidates: Candidate[] = [];
     for (const id of order) {
       const list = this.v4.get(id)!;
       const first = list.routes[0];
-      if (first === undefined || this.kernel.indexToName(first.ifindex) === 'lo0') continue;
+      if (first === undefined) continue;
+      const ifname = this.kernel.indexToName(first.ifindex) ?? '';
+      if (ifname === 'lo0') continue;
       const rank = rankMake(this.serviceIndex(id), first.rank);
-      const c = { id, rank, ineligible: !list.hasDefault, list };
+      const c: Candidate = { id, rank, ineligible: !list.hasDefault, ifindex: first.ifindex, ...this.couplingOf(id, 'v4', ifname), list, isNull: list.excludeFromNWI };
       const at = candidates.findIndex((x) => rank < x.rank);
       if (at < 0) candidates.push(c);
       else candidates.splice(at, 0, c);
     }
-    let primary: string | null = null;
-    let primaryDecided = false;
+    const v6 = this.v6Candidates();
+    // IPv4 first, against the best IPv6 candidate; then IPv6 against the IPv4 primary.
     let merged: IPMonitorRoute[] = [];
-    for (const c of candidates) {
-      if (!primaryDecided && !c.ineligible && rankAssertion(c.rank) !== RANK.Never) {
-        primaryDecided = true;
-        primary = c.list.excludeFromNWI ? null : c.id;
-      }
+    const electedV4 = this.elect(candidates, v6[0], (c, rank) => {
       const force = forced.has(c.id);
-      c.list.routes.forEach((r, i) => {
-        const rank = i === 0 && c.list.hasDefault ? c.rank : ((c.rank & INDEX_MASK) | (r.rank << 24)) >>> 0;
-        this.addRoute(merged, r, rank, force);
+      c.list!.routes.forEach((r, i) => {
+        const routeRank = i === 0 && c.list!.hasDefault ? rank : ((rank & INDEX_MASK) | (r.rank << 24)) >>> 0;
+        this.addRoute(merged, r, routeRank, force);
       });
-    }
-    this.primaryService = primary;
+    });
+    this.primaryService = electedV4?.id ?? null;
     this.finalize(merged);
     if (candidates.length === 0) {
       // IPv4RouteListCopyMulticastLoopback: 224.0.0.0/24 on lo0.
@@ -477,7 +546,32 @@ export class XnuIPMonitor implements ConfigdPlugin {
     this.apply(this.applied, merged);
     this.applied = merged;
     this.applies++;
-    this.publishGlobals(primary, candidates.find((c) => c.id === primary)?.list);
+    const electedV6 = this.elect(v6, electedV4, () => {});
+    this.publishGlobals(electedV4, electedV6);
+  }
+
+  /**
+   * ElectionResultsGetPrimary: the first eligible, non-Never candidate that needs no
+   * demotion is primary (none when it is an IsNULL service); a demoted one contributes its
+   * routes ranked Never. Every candidate's routes go to `contribute`, in rank order.
+   */
+  private elect(candidates: Candidate[], other: Candidate | undefined, contribute: (c: Candidate, rank: number) => void): Candidate | undefined {
+    let primary: Candidate | undefined;
+    let decided = false;
+    for (const c of candidates) {
+      let rank = c.rank;
+      if (!decided && !c.ineligible && rankAssertion(c.rank) !== RANK.Never) {
+        if (needsDemotion(other, c)) {
+          this.logLine(`${c.id} demoted: the other family's primary ${other!.id} is on another interface (coupled)`);
+          rank = rankMake(c.rank, RANK.Never);
+        } else {
+          decided = true;
+          primary = c.isNull ? undefined : c;
+        }
+      }
+      contribute(c, rank);
+    }
+    return primary;
   }
 
   /** RouteListAddRoute: merge one route; the best rank of a destination stays unscoped. */
@@ -653,7 +747,7 @@ export class XnuIPMonitor implements ConfigdPlugin {
   // ---------------------------------------------------------------------------------------
   // State:/Network/Global/*
 
-  private publishGlobals(primary: string | null, list: ServiceRouteList | undefined): void {
+  private publishGlobals(v4: Candidate | undefined, v6: Candidate | undefined): void {
     const session = this.session!;
     const set: Record<string, PlistValue> = {};
     const remove: string[] = [];
@@ -665,21 +759,18 @@ export class XnuIPMonitor implements ConfigdPlugin {
         set[key] = value;
       }
     };
-    const first = list?.routes[0];
-    put(STATE_GLOBAL_IPV4, primary === null || first === undefined ? null : {
+    const primary = v4?.id ?? null;
+    const first = v4?.list?.routes[0];
+    put(STATE_GLOBAL_IPV4, v4 === undefined || first === undefined ? null : {
       PrimaryInterface: this.kernel.indexToName(first.ifindex) ?? '',
-      PrimaryService: primary,
+      PrimaryService: v4.id,
       Router: numberToIp(first.gateway),
     });
-    // IPv6 election (no coupling): the best eligible non-Never candidate; an IsNULL winner means none.
-    const v6 = [...this.v6.entries()].sort(([a], [b]) => a.localeCompare(b))
-      .map(([id, c]) => ({ id, c, rank: rankMake(this.serviceIndex(id), c.assertion) }))
-      .filter((x) => x.c.ifname !== 'lo0')
-      .sort((a, b) => a.rank - b.rank);
-    const winner = v6.find((x) => x.c.hasDefault && rankAssertion(x.rank) !== RANK.Never);
-    this.primaryServiceV6 = winner === undefined || winner.c.isNull ? null : winner.id;
-    this.ipv6DefaultInterface = this.primaryServiceV6 === null ? 'lo0' : winner!.c.ifname;
-    put(STATE_GLOBAL_IPV6, this.primaryServiceV6 === null ? null : { PrimaryInterface: winner!.c.ifname, PrimaryService: this.primaryServiceV6 });
+    this.primaryServiceV6 = v6?.id ?? null;
+    this.ipv6DefaultInterface = v6?.v6?.ifname ?? 'lo0';
+    // update_ipv6 → SIOCSDEFIFACE_IN6: the kernel re-selects its default routers (§8.1).
+    this.kernel.setIPv6DefaultInterface(this.kernel.nameToIndex(this.ipv6DefaultInterface));
+    put(STATE_GLOBAL_IPV6, v6 === undefined ? null : { PrimaryInterface: this.ipv6DefaultInterface, PrimaryService: v6.id });
     // The default resolver follows the primary service (§2.3): its DNS when it is routable.
     const dnsService = primary ?? this.primaryServiceV6;
     const dns = dnsService === null ? null : this.store.get(`State:/Network/Service/${dnsService}/DNS`);
@@ -723,6 +814,3 @@ function routesEqual(a: IPMonitorRoute, b: IPMonitorRoute): boolean {
   return a.dest === b.dest && a.mask === b.mask && a.ifindex === b.ifindex && a.ifa === b.ifa && a.gateway === b.gateway &&
     a.hasGateway === b.hasGateway && a.isHost === b.isHost && a.isScoped === b.isScoped && a.isNull === b.isNull;
 }
-
-/** RTA bits exported for tests that decode IPMonitor's messages. */
-export { RTA, readRtHeader };

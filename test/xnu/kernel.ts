@@ -179,8 +179,20 @@ export class XnuKernel implements SocketKernel {
     return [...this.sockets];
   }
 
+  private readonly taps = new Set<(bytes: Uint8Array) => void>();
+
+  /**
+   * A test instrument, not a socket (think dtrace on raw_input): `tap` sees every message the
+   * kernel broadcasts, synchronously, at the moment the table changed. Returns the removal.
+   */
+  tap(listener: (bytes: Uint8Array) => void): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
+  }
+
   /** raw_input: a copy to every open routing socket; full buffers drop it silently. */
   private broadcast(bytes: Uint8Array): void {
+    for (const t of this.taps) t(bytes.slice());
     for (const s of this.sockets) s.append(bytes);
   }
 
@@ -1076,6 +1088,85 @@ export class XnuKernel implements SocketKernel {
     v.setInt32(28, r.use, true);
     writeRmx(m.bytes, r.rmx);
     return m.bytes;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // IPv6 default routers (netinet6/nd6_rtr.c), as far as configd's IPMonitor steers them
+
+  private readonly ndRouters: Array<{ ifp: XnuInterface; gateway: Uint8Array; route: XnuRoute | null }> = [];
+  private ndDefaultIfindex = 0;
+
+  /**
+   * A router advertisement from `gateway` on `name` (defrtrlist_update → defrouter_select):
+   * the router's ::/0 is installed unscoped when `name` is the default IPv6 interface, scoped
+   * to it otherwise. A link-local gateway is stored with its index embedded (KAME).
+   */
+  addNdRouter(name: string, gateway: string): void {
+    const ifp = this.getInterface(name);
+    const gw = parseIP(gateway);
+    if (gw[0] === 0xfe && (gw[1]! & 0xc0) === 0x80) {
+      gw[2] = ifp.index >> 8;
+      gw[3] = ifp.index & 0xff;
+    }
+    const router = { ifp, gateway: gw, route: null };
+    this.ndRouters.push(router);
+    this.defrouterInstall(router);
+  }
+
+  /** nd6_defifindex: the interface SIOCSDEFIFACE_IN6 last set (0 = none). */
+  ipv6DefaultInterface(): number {
+    return this.ndDefaultIfindex;
+  }
+
+  /**
+   * SIOCSDEFIFACE_IN6 (nd6_setdefaultiface): the routers of the old and the new default
+   * interface are selected again, each ::/0 removed and put back in its new scope with
+   * RTM_DELETE / RTM_ADD. lo0 as the default (IPMonitor's "no IPv6 primary") installs
+   * nothing on lo0, so every router is left scoped. A router whose key is taken (someone
+   * else's unscoped ::/0) stays uninstalled, as defrouter_addreq's failure leaves it.
+   */
+  setIPv6DefaultInterface(index: number): void {
+    if (index === this.ndDefaultIfindex) return;
+    const old = this.ndDefaultIfindex;
+    this.ndDefaultIfindex = index;
+    for (const r of this.ndRouters) {
+      if (r.ifp.index !== old && r.ifp.index !== index) continue;
+      if (r.route !== null && this.table.includes(r.route)) {
+        this.removeRoute(r.route);
+        this.ndRtmsg(RTM.DELETE, r.route);
+      }
+      r.route = null;
+      this.defrouterInstall(r);
+    }
+  }
+
+  private defrouterInstall(r: { ifp: XnuInterface; gateway: Uint8Array; route: XnuRoute | null }): void {
+    if (!this.ifnet.has(r.ifp.index)) return;
+    const ifa = r.ifp.addrs.find((a) => a.family === AF.INET6);
+    if (ifa === undefined) return;
+    const scope = r.ifp.index === this.ndDefaultIfindex ? 0 : r.ifp.index;
+    const zero = new Uint8Array(16);
+    const route = this.tryInsert({ family: AF.INET6, key: zero, mask: zero, scope, gateway: sockaddrIn6(r.gateway), flags: RTF.UP | RTF.GATEWAY | (scope ? RTF.IFSCOPE : 0), ifa, ifp: r.ifp });
+    if (route === undefined) return;
+    route.flags |= RTF.GLOBAL;
+    if (scope === 0) this.primary[AF.INET6] = r.ifp.index;
+    r.route = route;
+    this.ndRtmsg(RTM.ADD, route);
+  }
+
+  /** nd6_rtmsg: DST, GATEWAY, NETMASK, IFP, IFA with the route's flags; rtm_index 0 (rt_missmsg). */
+  private ndRtmsg(cmd: number, route: XnuRoute): void {
+    const info = emptyInfo();
+    info[RTAX.DST] = this.dstSockaddr(route);
+    info[RTAX.GATEWAY] = route.gateway;
+    info[RTAX.NETMASK] = kernelRouteMask(route.family, route.mask ?? new Uint8Array(16), cmd);
+    info[RTAX.IFP] = route.ifp.link.sa;
+    info[RTAX.IFA] = route.ifa.sa;
+    const m = rtMsg1(cmd, info);
+    const v = new DataView(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+    v.setInt32(8, route.flags, true);
+    v.setInt32(12, m.addrs, true);
+    this.broadcast(m.bytes);
   }
 
   // -------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import { DynamicStore } from './dynamic-store.js';
 import { XnuIPConfiguration, XnuPreferencesMonitor, type Lease } from './ipconfiguration.js';
 import { XnuIPMonitor } from './ipmonitor.js';
 import { XnuKernel, type XnuInterface } from './kernel.js';
-import { buildRouteRequest, parseIPv4, prefixMask, sockaddrDl, sockaddrIn } from './wire.js';
+import { buildRouteRequest, formatIPv6, parseIPv4, parseIPv6, prefixMask, sockaddrDl, sockaddrIn } from './wire.js';
 
 export const EN0_MAC = Uint8Array.from([0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56]);
 /** configd's pid in the scenario (any non-zero pid works; it only shows up in echoes). */
@@ -62,6 +62,23 @@ export interface MacScenarioOptions {
   scopedDefault?: boolean;
   /** en0's lease has no router: IPMonitor installs no default route at all (224/4 and broadcast still). */
   withoutDefault?: boolean;
+  /**
+   * en0 also has IPv6 from router advertisements: fe80::3e22:fbff:fe12:3456/64,
+   * 2001:db8:1::10/64, the router fe80::1 the kernel learned (its ::/0 is unscoped only while
+   * en0 is the default IPv6 interface: `default fe80::1%en0 UGcg en0`), and en0's IPv6
+   * service, which makes IPMonitor choose en0. Link-local addresses are stored KAME-style.
+   */
+  ipv6?: boolean;
+  /** IPMonitor's IPv4/IPv6 coupling (configd ≥ 1296, macOS 14+; the default). false: configd-1241. */
+  coupling?: boolean;
+}
+
+/** A link-local IPv6 address as XNU stores it (KAME): the interface index in bytes 2–3. */
+export function embedScope(address: string, index: number): string {
+  const bytes = parseIPv6(address);
+  bytes[2] = index >> 8;
+  bytes[3] = index & 0xff;
+  return formatIPv6(bytes);
 }
 
 /** A link sockaddr with only the index, as configd and NetworkExtension write it (`link#N`). */
@@ -96,13 +113,21 @@ export function createMacScenario(options: MacScenarioOptions = {}): MacScenario
   boot.close();
 
   const configd = new DynamicStore({ pid: CONFIGD_PID });
-  const ipmonitor = new XnuIPMonitor(configd, kernel);
+  const ipmonitor = new XnuIPMonitor(configd, kernel, { coupling: options.coupling ?? true });
   const preferences = new XnuPreferencesMonitor(configd, [EN0_SERVICE]);
   const lease: Lease = { ...EN0_LEASE };
   if (options.withoutDefault) delete lease.router;
   // IPConfiguration configures en0's address when it binds the lease; IPMonitor's subnet
   // route then replaces in_ifinit's (EEXIST → delete → add), which is why a Mac shows it UCS.
-  const network = new XnuIPConfiguration(configd, kernel, { serviceId: EN0_SERVICE, interface: 'en0', lease });
+  if (options.ipv6) {
+    // SLAAC and the router's advertisement: the kernel's part of IPv6 (IPMonitor then picks
+    // the default interface, which decides whether the router's ::/0 is scoped).
+    kernel.addIPv6Address('en0', { address: embedScope('fe80::3e22:fbff:fe12:3456', en0.index), prefixLength: 64 });
+    kernel.addIPv6Address('en0', { address: '2001:db8:1::10', prefixLength: 64 });
+    kernel.addNdRouter('en0', 'fe80::1');
+  }
+  const ipv6 = options.ipv6 ? { ipv6: { address: '2001:db8:1::10', prefixLength: 64, router: 'fe80::1' } } : {};
+  const network = new XnuIPConfiguration(configd, kernel, { serviceId: EN0_SERVICE, interface: 'en0', lease, ...ipv6 });
   configd.addPlugin(ipmonitor);
   configd.addPlugin(preferences);
   configd.addPlugin(network);

@@ -224,7 +224,12 @@ export function encodeInet(address: Uint8Array, port = 0): Uint8Array {
   return out;
 }
 
-/** A sockaddr_in6; a scope goes into sin6_scope_id (the kernel accepts that or the KAME form, §3.3). */
+/**
+ * A sockaddr_in6 with its zone. For fe80::/10 and ff01::/ff02:: the zone is embedded in
+ * address bytes 2–3, big-endian, with sin6_scope_id 0: XNU runs with in6_embedded_scope and
+ * keeps such addresses (route keys and gateways) in that KAME form, which is what route(8)
+ * and configd's IPMonitor write (§1.10). Any other address keeps a zone in sin6_scope_id.
+ */
 export function encodeInet6(address: Uint8Array, scope = 0, port = 0): Uint8Array {
   const out = new Uint8Array(28);
   out[0] = 28;
@@ -232,7 +237,12 @@ export function encodeInet6(address: Uint8Array, scope = 0, port = 0): Uint8Arra
   const v = new DataView(out.buffer);
   v.setUint16(2, port, false);
   out.set(address.subarray(0, 16), 8);
-  v.setUint32(24, scope >>> 0, true);
+  if (scope !== 0 && isKameScoped(address)) {
+    if (scope > 0xffff) throw new RangeError(`interface index ${scope} does not fit an embedded IPv6 scope`);
+    v.setUint16(8 + 2, scope, false);
+  } else {
+    v.setUint32(24, scope >>> 0, true);
+  }
   return out;
 }
 
