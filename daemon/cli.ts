@@ -17,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   run: { summary: 'run PROFILE             keep the profile\'s routes installed until SIGTERM', load: () => import('./commands/run.js') },
   check: { summary: 'check PROFILE           validate a profile and print a summary', load: () => import('./commands/check.js') },
   plan: { summary: 'plan PROFILE            print the routes and actions the profile would produce', load: () => import('./commands/plan.js') },
+  status: { summary: 'status [PROFILE]        show what running daemons are doing (--json for the document)', load: () => import('./commands/status.js') },
   restore: { summary: 'restore [PROFILE]       undo what an earlier, killed run left in the table', load: () => import('./commands/restore.js') },
   decode: { summary: 'decode --os OS [HEX…]   print routing messages given as hex', load: () => import('./commands/decode.js') },
   monitor: { summary: 'monitor [--json]        print routing messages as the kernel sends them', load: () => import('./commands/monitor.js') },
@@ -61,14 +62,20 @@ export async function main(argv: string[]): Promise<number> {
     const module = await command.load();
     return await module.main(rest);
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`tunroute ${name}: ${e.message}\n`);
+    if (e instanceof UsageError || isParseArgsError(e)) {
+      process.stderr.write(`tunroute ${name}: ${(e as Error).message} (see tunroute ${name} --help)\n`);
       return EXIT.USAGE;
     }
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`tunroute ${name}: ${message}\n`);
     return EXIT.FAILURE;
   }
+}
+
+/** node:util parseArgs rejects unknown options and missing values with ERR_PARSE_ARGS_* codes: a usage error. */
+function isParseArgsError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
 // `tunroute plan … | head` closes the pipe early: that is the reader's choice, not an error.

@@ -19,12 +19,17 @@ import { formatProblem, type Problem } from './profile/problems.js';
 import type { Profile } from './profile/profile.js';
 import type { PeerFacts } from './plan/facts.js';
 import { PeerWatcher, type ResolveHost } from './wireguard/peers.js';
+import { StatusBoard } from './status/board.js';
+import { STATUS_VERSION, type ReloadRecord, type StatusDocument } from './status/document.js';
+import { StatusServer, StatusSocketError } from './status/socket.js';
 
 export const EXIT_CODES = {
   /** Stopped by SIGTERM/SIGINT with the table restored. */
   OK: 0,
   /** A runtime failure, or cleanup that did not finish in time (the journal keeps the rest). */
   FAILURE: 1,
+  /** EX_TEMPFAIL: another instance runs this profile; nothing was changed. */
+  BUSY: 75,
   /** EX_CONFIG: the profile has problems; nothing was changed. */
   CONFIG: 78,
 } as const;
@@ -46,6 +51,8 @@ export interface DaemonOptions {
   bootTime?: number;
   /** Tests: where the UAPI sockets are, the uid that must own them, and the host name resolver. */
   peers?: { directory?: string; owner?: number; resolveHost?: ResolveHost; waitBudgetMs?: number };
+  /** Where the status socket goes (`<runDir>/<name>.sock`); none when unset (tests of the engine). */
+  runDir?: string;
 }
 
 export class Daemon {
@@ -57,6 +64,9 @@ export class Daemon {
   private readonly watchers: FSWatcher[] = [];
   private stopping: Promise<number> | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
+  private readonly startedAt = Date.now();
+  private lastReload: ReloadRecord | null = null;
+  private statusServer: StatusServer | null = null;
 
   private readonly native: NativeBinding;
 
@@ -85,7 +95,7 @@ export class Daemon {
     logStaleEntries(journal, log);
     let engine: Engine | null = null;
     const peers = new PeerWatcher({ options: profile.wireguard, log, onChange: (why) => void engine?.trigger(why), ...options.peers });
-    engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log, peers) });
+    engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log, peers), status: new StatusBoard() });
     for (const w of loaded.warnings ?? []) log.warn({ warning: formatProblem(w) }, 'profile warning');
     return { daemon: new Daemon(options, native, profile, log, engine, peers) };
   }
@@ -105,7 +115,12 @@ export class Daemon {
 
   async start(): Promise<void> {
     const p = this.profile;
-    this.log.info({ profile: p.file, interface: p.interface, mode: p.mode, strategy: p.strategy }, 'starting');
+    this.log.info({ profile: p.file, name: p.name, interface: p.interface, mode: p.mode, strategy: p.strategy }, 'starting');
+    if (this.options.runDir !== undefined) {
+      const server = new StatusServer(this.options.runDir, p.name, () => this.statusDocument());
+      await server.listen(this.options.runDir);
+      this.statusServer = server;
+    }
     this.watchFiles();
     await this.engine.start();
   }
@@ -115,8 +130,10 @@ export class Daemon {
     const loaded = loadOwnProfile(this.options, this.native);
     if (loaded.problems) {
       for (const problem of loaded.problems) this.log.error({ reason, problem: formatProblem(problem) }, 'profile has problems; keeping the running configuration');
+      this.lastReload = { at: new Date().toISOString(), reason, result: 'rejected', problems: loaded.problems.map(formatProblem) };
       return false;
     }
+    this.lastReload = { at: new Date().toISOString(), reason, result: 'applied', problems: [] };
     this.log.info({ reason }, 'profile reloaded');
     const nameFileChanged = JSON.stringify(loaded.profile.interface) !== JSON.stringify(this.profile.interface);
     this.profile = loaded.profile;
@@ -125,6 +142,23 @@ export class Daemon {
     this.peers.configure(loaded.profile.wireguard);
     await this.engine.reload(createPolicy(loaded.profile, this.native.platform, this.log, this.peers));
     return true;
+  }
+
+  /** What `tunroute status` prints: read from what the engine keeps current, never a reconcile. */
+  statusDocument(): StatusDocument {
+    const p = this.profile;
+    return {
+      version: STATUS_VERSION,
+      name: p.name,
+      profile: p.file,
+      pid: process.pid,
+      mode: p.mode,
+      strategy: p.mode === 'full' ? p.strategy : null,
+      startedAt: new Date(this.startedAt).toISOString(),
+      uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
+      lastReload: this.lastReload,
+      ...this.engine.status.snapshot(),
+    };
   }
 
   private watchFiles(): void {
@@ -166,6 +200,7 @@ export class Daemon {
   /** Stops without cleanup (a second signal): the journal and the tags let the next start or `tunroute restore` finish. */
   async abort(): Promise<void> {
     await this.closeWatchers();
+    await this.statusServer?.close();
     this.engine.halt();
   }
 
@@ -177,6 +212,7 @@ export class Daemon {
         await this.closeWatchers();
         const clean = await this.engine.stop(this.profile.daemon.shutdownTimeoutMs);
         if (!clean) this.log.error({ journal: this.profile.daemon.journal }, 'cleanup did not finish in time; `tunroute restore` finishes it');
+        await this.statusServer?.close();
         this.log.info({ clean }, 'stopped');
         return clean ? EXIT_CODES.OK : EXIT_CODES.FAILURE;
       })();
@@ -217,6 +253,14 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     process.on('SIGINT', onStop);
     process.on('SIGHUP', onHup);
     daemon.start().catch((e: unknown) => {
+      if (e instanceof StatusSocketError) {
+        // Raised before anything was touched: nothing to clean up, and when another
+        // instance runs this profile, its routes are not ours to sweep.
+        daemon.log.fatal({ err: e }, 'cannot serve status');
+        errorWrite(`tunroute run: ${e.message}\n`);
+        void daemon.abort().finally(() => resolve(e.busy ? EXIT_CODES.BUSY : EXIT_CODES.FAILURE));
+        return;
+      }
       daemon.log.fatal({ err: e }, 'cannot start');
       errorWrite(`tunroute run: ${e instanceof Error ? e.message : String(e)}\n`);
       void daemon.stop('startup failure').then(() => resolve(EXIT_CODES.FAILURE));

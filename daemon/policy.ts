@@ -74,6 +74,9 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
           return { peers: peers.facts() };
         }
       : undefined,
+    waitingAdvice(name, why) {
+      return waitingAdvice(profile, os, name, why);
+    },
     desire(facts) {
       // The plan is a pure function of the profile and its facts (the peers included): while
       // they are the same, the same DesiredState comes back (the engine reuses what it derived).
@@ -87,6 +90,25 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
       return lastPlan.desired;
     },
   };
+}
+
+/** What to do about the wait, in the words of the daemon's "waiting" line and `tunroute status`. */
+export function waitingAdvice(profile: Profile, os: Platform, name: string | null, why: string): string {
+  const addressCmd = os === 'darwin' ? 'ifconfig' : 'ip addr add';
+  switch (why) {
+    case 'name not known yet':
+      return profile.interface.kind === 'name-file'
+        ? `start wireguard-go with WG_TUN_NAME_FILE=${profile.interface.path} (wg-quick does), or set interface.name in ${profile.file}`
+        : `set interface.name in ${profile.file}`;
+    case 'interface absent':
+      return `start the tunnel that creates ${name} (for example \`wireguard-go ${name}\`), or set interface.name in ${profile.file} to your tunnel's interface`;
+    case 'interface down':
+      return `bring ${name} up (${os === 'darwin' ? `ifconfig ${name} up` : `ip link set ${name} up`})`;
+    default: {
+      const wanted = profile.addresses === null ? 'an address' : profile.addresses.map((a) => a.address).join(' and ');
+      return `give ${name} ${wanted} (${addressCmd}), or change address in ${profile.file}`;
+    }
+  }
 }
 
 /** A policy that wants nothing: `restore` without a profile only sweeps. */

@@ -6,9 +6,10 @@ import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { runDaemon } from '../daemon.js';
 import { UsageError } from '../errors.js';
+import { RUN_DIR } from '../status/socket.js';
 import { defaultLogFormat, LOG_LEVELS, type LogFormat } from '../logger.js';
 
-const HELP = `usage: tunroute run PROFILE [--log-level LEVEL] [--log-format json|pretty]
+const HELP = `usage: tunroute run PROFILE [--log-level LEVEL] [--log-format json|pretty|journal] [--run-dir DIR]
 
 Installs the profile's routes once its interface is up, keeps them in place while the
 network changes, and on SIGTERM or SIGINT removes what it added and restores what it
@@ -16,16 +17,17 @@ moved. SIGHUP (or saving the profile) reloads the profile.
 
   --log-level LEVEL   trace, debug, info, warn, error, fatal or silent (default: the profile's)
   --log-format FMT    json (default when not a terminal) or pretty
+  --run-dir DIR       where the status socket goes: DIR/<profile name>.sock (default ${RUN_DIR})
 
 Exit status: 0 stopped cleanly, 1 failure or unfinished cleanup (run \`tunroute restore\`),
-2 usage, 78 the profile has problems (nothing was changed).
+2 usage, 75 another instance runs this profile, 78 the profile has problems (nothing was changed).
 `;
 
 export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { 'log-level': { type: 'string' }, 'log-format': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'log-level': { type: 'string' }, 'log-format': { type: 'string' }, 'run-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     process.stdout.write(HELP);
@@ -40,5 +42,6 @@ export async function main(args: string[]): Promise<number> {
     profilePath: positionals[0] as string,
     ...(level !== undefined ? { logLevel: level as LevelWithSilent } : {}),
     logFormat: format as LogFormat,
+    runDir: values['run-dir'] ?? RUN_DIR,
   });
 }

@@ -26,6 +26,7 @@ import { currentFormOf, deriveFacts } from './facts.js';
 import { CONTESTED } from '../plan/facts.js';
 import { TableView } from './table-view.js';
 import { WriteWindow } from './write-window.js';
+import { gatewayOrNone, StatusBoard } from '../status/board.js';
 
 /** Kernel writes in flight at once: enough to keep the socket busy, few enough that their acks fit its buffer. */
 const WRITE_WINDOW = 128;
@@ -71,6 +72,8 @@ export interface Policy {
    */
   ready?(tunnel: KernelInterface): Promise<string | null>;
   desire(facts: Facts): DesiredState;
+  /** What the user can do while the engine waits for the tunnel ("start wireguard-go for utun7, or …"). */
+  waitingAdvice?(name: string | null, why: string): string;
   readonly os: 'darwin' | 'linux';
 }
 
@@ -92,6 +95,8 @@ export interface EngineOptions {
   /** Poll interval while waiting for the interface: macOS announces no interface creation. */
   waitPollMs?: number;
   now?: () => number;
+  /** Where the engine keeps what `tunroute status` shows; a private one by default. */
+  status?: StatusBoard;
 }
 
 export class Engine {
@@ -136,6 +141,10 @@ export class Engine {
   /** What this run could not install (failed writes, keys held by foreign routes). */
   private failures: string[] = [];
   private lastFailures = '';
+  /** Names of the interfaces in the last snapshot, so every log line can name the interface. */
+  private interfaceNames = new Map<number, string>();
+  /** What `tunroute status` reads: written here, never read back by the engine. */
+  readonly status: StatusBoard;
 
   constructor(options: EngineOptions) {
     this.backend = options.backend;
@@ -145,6 +154,7 @@ export class Engine {
     this.now = options.now ?? Date.now;
     this.flap = new FlapDamper(options.policy.settings.flap, this.now);
     this.waitPollMs = options.waitPollMs ?? 1000;
+    this.status = options.status ?? new StatusBoard(this.now);
   }
 
   get currentState(): EngineState {
@@ -202,17 +212,23 @@ export class Engine {
 
   private onKernelEvent(event: KernelEvent): void {
     if (event.kind === 'malformed') {
+      this.status.count('malformed');
       this.log.warn({ error: event.error }, 'skipped a malformed kernel message');
       return;
     }
-    if (event.kind === 'overflow') this.log.warn('routing socket overflowed; resyncing from a full snapshot');
+    if (event.kind === 'overflow') {
+      this.status.count('overflows');
+      this.log.warn('routing socket overflowed; resyncing from a full snapshot');
+    }
     // An interface or address change can take routes with it (IPv6 routes through a downed
     // link go one message each): until a full run has looked, deletions are not repaired one by one.
     if (event.kind === 'link' || event.kind === 'address' || event.kind === 'overflow') this.interfacesSettled = false;
     if (event.kind === 'route' && (this.state === 'installed' || this.state === 'degraded')) {
       const ours = this.wanted.get(this.backend.keyOf(event.route));
       if (event.change === 'deleted' && ours && this.interfacesSettled && this.installed.has(routeKey(ours)) && this.backend.satisfies(event.route, ours)) {
-        this.log.info({ destination: event.route.destination, scope: event.route.scope, pid: event.pid }, 'foreign change: one of our routes was deleted');
+        this.status.count('foreignChanges');
+        // `pid` is pino's own key (ours); the process that changed the route is `byPid`.
+        this.log.info({ destination: event.route.destination, scope: event.route.scope, byPid: event.pid }, 'foreign change: one of our routes was deleted');
         // Where a physical route is moved aside, the deleter is usually configd putting it
         // back (EEXIST → delete → add): a full run demotes it again and re-adds ours, undamped.
         if (!this.demoting.has(routeKey(ours))) {
@@ -249,7 +265,10 @@ export class Engine {
     if (this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) {
       void this.write('restore', route, () => this.backend.addRoute(route)).then(
         (ok) => {
-          if (ok) this.installed.set(key, route);
+          if (ok) {
+            this.installed.set(key, route);
+            this.status.repaired(route);
+          }
           // Something else took the key meanwhile (EEXIST) or the write failed: a full run decides.
           else void this.trigger('repair refused');
         },
@@ -296,6 +315,7 @@ export class Engine {
     if (this.stopRequested && state !== 'stopped') return;
     const from = this.state;
     this.state = state;
+    this.status.setState(state, note ?? null);
     this.log.info({ state, from, ...(note ? { note } : {}) }, `state ${note ?? state}`);
     for (const l of this.stateListeners) l(state);
   }
@@ -308,6 +328,7 @@ export class Engine {
     this.interfacesSettled = true;
     const snap = await this.backend.snapshot();
     if (this.stopRequested) return;
+    this.interfaceNames = new Map(snap.interfaces.map((i) => [i.index, i.name]));
     const name = this.policy.tunnelName();
     const tunnel = name === null ? undefined : snap.interfaces.find((i) => i.name === name);
     if (tunnel === undefined || !tunnel.up || !this.policy.hasAddress(tunnel)) {
@@ -325,7 +346,15 @@ export class Engine {
     if (unready !== null) this.failures.push(unready);
     const gathered = (await this.policy.gather?.(tunnel)) ?? {};
     const facts: Facts = { ...deriveFacts(snap, tunnel, this.policy.os, this.journal.moved), ...gathered };
-    const changes = await this.apply(snap, this.desire(facts), reason);
+    const plan = this.desire(facts);
+    const changes = await this.apply(snap, plan, reason);
+    this.status.converged({
+      tunnel: { name: tunnel.name, index: tunnel.index, addresses: tunnel.addresses },
+      physicalDefaults: facts.physicalDefaults,
+      installed: this.installed.values(),
+      rules: plan.desired.actions.flatMap((a) => (a.kind === 'add-rule' ? [a.rule] : [])),
+      moved: this.journal.moved,
+    });
     if (reason === 'periodic' && changes > 0) this.log.warn({ changes }, 'periodic reconcile found drift and repaired it');
     if (this.failures.length > 0) {
       // Something the plan needs is not in the table: saying `installed` would hide a leak.
@@ -333,6 +362,7 @@ export class Engine {
       if (this.state !== 'degraded' || failed !== this.lastFailures) this.log.warn({ failures: this.failures }, `not everything could be installed: ${failed}`);
       this.lastFailures = failed;
       this.setState('degraded');
+      this.status.setState('degraded', `not everything could be installed: ${failed}`);
     } else if (changes > 0 || this.state !== 'installed') {
       this.lastFailures = '';
       this.setState('installed');
@@ -398,7 +428,8 @@ export class Engine {
           // leaks past the tunnel (configd re-adds en0's default on every DHCP renewal or roam).
           // Only the logging is damped.
           const quiet = this.dampedLog(`demote|${routeKey(action.route)}`, 'a physical route keeps coming back where the tunnel\'s must be (configd re-applying its service?); moving it aside every time', action.route);
-          this.log[quiet ? 'debug' : 'info']({ destination: current.destination, gateway: current.gateway, index: current.index }, 'foreign change: a physical route holds a destination the tunnel takes; moving it aside');
+          this.status.count('foreignChanges');
+          this.log[quiet ? 'debug' : 'info']({ destination: current.destination, gateway: gatewayOrNone(current.gateway), interface: this.interfaceName(current.index), index: current.index }, 'foreign change: a physical route holds a destination the tunnel takes; moving it aside');
           this.journal.recordMoved(action.route);
           if (await this.write('remove-unscoped', action.route, () => this.backend.deleteRoute(current), {}, quiet)) {
             this.changes++;
@@ -492,7 +523,7 @@ export class Engine {
       // Our key is taken by something else. Ours (an old gateway) is replaced; a foreign route is
       // never deleted here: a destination-only delete is how other tools removed users' default routes.
       if (!current.tagged) {
-        this.log.warn({ destination: route.destination, scope: route.scope, gateway: current.gateway, index: current.index }, 'a foreign route holds our destination; leaving it');
+        this.log.warn({ destination: route.destination, scope: route.scope, gateway: gatewayOrNone(current.gateway), interface: this.interfaceName(current.index), index: current.index }, 'a foreign route holds our destination; leaving it');
         if (!adopt) this.failures.push(`${route.destination} held by a foreign route`);
         return;
       }
@@ -513,6 +544,7 @@ export class Engine {
         this.installed.set(key, route);
         this.table.add({ ...route, tagged: true });
         this.changes++;
+        if (repair) this.status.repaired(route);
       } else if (!adopt) {
         this.failures.push(`${route.destination}${route.table !== null && route.table !== 254 ? ` table ${route.table}` : ''} not added`);
       }
@@ -522,6 +554,7 @@ export class Engine {
   private allowRepair(key: string, why: string, route?: Route): boolean {
     const decision = this.flap.request(key);
     if (decision.waitMs === 0) return true;
+    this.status.backingOff(key, route?.destination ?? null, decision.waitMs);
     if (decision.startsEpisode) {
       this.log.warn({ key, destination: route?.destination, repairs: decision.repairsInWindow, backoffMs: decision.waitMs }, `flapping: ${why}; backing off`);
     }
@@ -547,7 +580,7 @@ export class Engine {
 
   /** Runs one kernel write and logs it. EEXIST on an add and ESRCH on a delete mean it is already so. */
   private async write(action: string, route: Route | KernelRoute | null, op: () => Promise<void>, extra: Record<string, unknown> = {}, quiet = false): Promise<boolean> {
-    const fields = (): Record<string, unknown> => (route ? describe(route) : {});
+    const fields = (): Record<string, unknown> => (route ? this.describe(route) : {});
     // The first writes of a run are logged one by one at info; a bulk install or removal logs
     // the rest at debug and says how many there were (flushWriteLog), not a line per route.
     // `quiet`: a flap episode's repeats (the logging is damped, not the action).
@@ -584,7 +617,7 @@ export class Engine {
     }
     if (current?.tagged) await this.write('remove', current, () => this.backend.deleteRoute(current));
     const now = currentFormOf(moved, routes);
-    if (now !== moved) this.log.info({ destination: moved.destination, journaled: moved.gateway, now: now.gateway }, 'the physical gateway changed while the route was moved aside; restoring it with the current one');
+    if (now !== moved) this.log.info({ destination: moved.destination, journaled: gatewayText(moved.gateway), now: gatewayText(now.gateway) }, 'the physical gateway changed while the route was moved aside; restoring it with the current one');
     const ok = await this.write('restore-physical', now, () => this.backend.restoreRoute(now));
     this.journal.forgetMoved(moved);
     return ok ? 1 : 0;
@@ -593,7 +626,7 @@ export class Engine {
   private async tunnelUnavailable(snap: KernelSnapshot, name: string | null, tunnel: KernelInterface | undefined): Promise<void> {
     const why = name === null ? 'name not known yet' : tunnel === undefined ? 'interface absent' : !tunnel.up ? 'interface down' : 'no address yet';
     const wasInstalled = this.state === 'installed' || this.state === 'degraded' || this.state === 'reloading';
-    if (wasInstalled) this.log.warn({ interface: name, why }, 'tunnel went away; its routes are gone with it');
+    if (wasInstalled) this.log.warn({ interface: name, ...(this.lastTunnel ? { index: this.lastTunnel.index } : {}), why }, 'tunnel went away; its routes are gone with it');
     // The kernel drops routes through a vanished or downed interface without a message.
     this.installed.clear();
     if (this.policy.settings.onTunnelDown === 'restore') {
@@ -605,7 +638,9 @@ export class Engine {
       if (wasInstalled) this.log.warn('onTunnelDown is "block": physical routes stay moved aside until the tunnel is back');
       await this.keepBlocked(snap);
     }
-    if (this.state !== 'waiting') this.setState('waiting', `waiting for ${name ?? 'the interface name'} (${why})`);
+    const advice = this.policy.waitingAdvice?.(name, why);
+    if (this.state !== 'waiting') this.setState('waiting', `waiting for ${name ?? 'the interface name'} (${why})${advice ? `: ${advice}` : ''}`);
+    this.status.converged({ tunnel: null, physicalDefaults: [], installed: [], rules: [], moved: this.journal.moved });
     this.startWaitPoll();
   }
 
@@ -652,6 +687,7 @@ export class Engine {
     for (let pass = 1; ; pass++) {
       const lost = this.unknownOutcomes;
       const snap = await this.backend.snapshot();
+      this.interfaceNames = new Map(snap.interfaces.map((i) => [i.index, i.name]));
       const result = await this.sweepSnapshot(snap);
       total.removed += result.removed;
       total.restored += result.restored;
@@ -731,20 +767,26 @@ export class Engine {
     this.setState('stopped');
     return clean;
   }
+
+  /** The fields of a route-change log line: the same keys on both platforms, `gateway` always a string. */
+  private describe(route: Route | KernelRoute): Record<string, unknown> {
+    return {
+      destination: route.destination,
+      gateway: gatewayOrNone(route.gateway),
+      interface: 'interface' in route ? route.interface : this.interfaceName(route.index),
+      index: route.index,
+      scope: route.scope,
+      ...(route.table !== null ? { table: route.table } : {}),
+      ...(route.metric !== null ? { metric: route.metric } : {}),
+      flags: route.flags,
+    };
+  }
+
+  private interfaceName(index: number): string {
+    return this.interfaceNames.get(index) ?? `#${index}`;
+  }
 }
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function describe(route: Route | KernelRoute): Record<string, unknown> {
-  return {
-    destination: route.destination,
-    gateway: route.gateway === null ? null : gatewayText(route.gateway),
-    interface: 'interface' in route ? route.interface : route.index,
-    scope: route.scope,
-    ...(route.table !== null ? { table: route.table } : {}),
-    ...(route.metric !== null ? { metric: route.metric } : {}),
-    ...(route.flags.length ? { flags: route.flags } : {}),
-  };
 }

@@ -19,10 +19,13 @@ export class DaemonProcess {
   stderr = '';
   readonly exited: Promise<number | null>;
   private readonly waiters: Array<() => void> = [];
+  /** The daemon's own status-socket folder, so parallel tests never share one. */
+  readonly runDir = mkdtempSync(join(tmpdir(), 'tunroute-run-'));
 
   /** `ns`: a test namespace, or anything that spawns inside one (the sandbox world's client). */
   constructor(ns: Pick<Netns, 'spawn'>, args: string[]) {
-    this.child = ns.spawn('node', [CLI, ...args, '--log-format', 'json']);
+    const runDir = args[0] === 'run' && !args.includes('--run-dir') ? ['--run-dir', this.runDir] : [];
+    this.child = ns.spawn('node', [CLI, ...args, ...runDir, '--log-format', 'json']);
     let buffer = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();

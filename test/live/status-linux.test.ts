@@ -1,0 +1,156 @@
+// `tunroute status` against a real daemon in a namespace: text and JSON, the socket's
+// permissions and lifetime, a stale socket replaced, a second instance refused, no daemon
+// (exit 3) and not root (exit 77).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { skipUnlessLinuxRoot, withNetns, type Netns } from '../helpers/netns.js';
+import { CLI, DaemonProcess, writeProfile } from '../helpers/daemon-process.js';
+import type { StatusDocument } from '../../daemon/status/document.js';
+
+function setUpMachine(ns: Netns): void {
+  ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
+  ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
+  ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
+  ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
+  ns.ip('link', 'set', 'tun0', 'up');
+}
+
+const PROFILE = (dir: string): string => `name: office
+interface:
+  name: tun0
+address: 10.10.10.2
+endpoints:
+  - 192.168.60.1
+daemon:
+  journal: ${join(dir, 'journal.json')}
+`;
+
+function status(args: string[], user?: string) {
+  const cmd = user ? ['runuser', '-u', user, '--', process.execPath, CLI, 'status', ...args] : [process.execPath, CLI, 'status', ...args];
+  const r = spawnSync(cmd[0] as string, cmd.slice(1), { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function statusJson(runDir: string, ...args: string[]): StatusDocument {
+  const r = status(['--json', '--run-dir', runDir, ...args]);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as StatusDocument;
+}
+
+test('status: text and JSON from a running daemon, repairs counted, the socket root-only and removed on exit', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('status', async (ns) => {
+    setUpMachine(ns);
+    const { path } = writeProfile(PROFILE);
+    const d = new DaemonProcess(ns, ['run', path]);
+    await d.waitForState('installed');
+
+    const sock = join(d.runDir, 'office.sock');
+    const st = statSync(sock);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, 0o600, 'only root may connect');
+    assert.equal(st.uid, 0);
+
+    const doc = statusJson(d.runDir, 'office');
+    assert.equal(doc.version, 1);
+    assert.equal(doc.name, 'office');
+    assert.equal(doc.profile, path);
+    assert.equal(doc.state, 'installed');
+    assert.equal(doc.mode, 'full');
+    assert.deepEqual(doc.tunnel && { name: doc.tunnel.name, addresses: doc.tunnel.addresses }, { name: 'tun0', addresses: ['10.10.10.2/32'] });
+    assert.deepEqual(doc.physicalGateways.map((g) => [g.gateway, g.interface]), [['192.168.50.1', 'veth0']]);
+    const tunnelDefault = doc.routes.find((r) => r.destination === '0.0.0.0/0' && r.origin === 'tunnel');
+    assert.ok(tunnelDefault, JSON.stringify(doc.routes));
+    assert.equal(tunnelDefault.interface, 'tun0');
+    assert.equal(tunnelDefault.table, 254);
+    assert.equal(tunnelDefault.repairs, 0);
+    assert.ok(doc.routes.some((r) => r.destination === '192.168.60.1/32' && r.origin === 'endpoint' && r.gateway === '192.168.50.1'));
+    assert.deepEqual(doc.moved.map((m) => [m.destination, m.gateway, m.interface]), [['0.0.0.0/0', '192.168.50.1', 'veth0']]);
+    assert.equal(doc.counters.repairs, 0);
+    assert.equal(doc.pid, d.child.pid);
+
+    const mark = d.lines.length;
+    ns.ip('route', 'del', 'default', 'dev', 'tun0');
+    await d.waitFor((l) => l.action === 'restore' && l.destination === '0.0.0.0/0', 5000, mark);
+    const after = statusJson(d.runDir, path);
+    assert.equal(after.counters.repairs, 1);
+    assert.ok(after.counters.foreignChanges >= 1);
+    const repaired = after.routes.find((r) => r.destination === '0.0.0.0/0' && r.origin === 'tunnel');
+    assert.equal(repaired?.repairs, 1);
+    assert.ok(repaired?.lastRepairedAt && Date.parse(repaired.lastRepairedAt) <= Date.now());
+
+    const text = status(['--run-dir', d.runDir]);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /^instance: office$/m);
+    assert.match(text.stdout, /^ {2}state: installed for /m);
+    assert.match(text.stdout, /^ {2}tunnel: tun0 \(index \d+\) 10\.10\.10\.2\/32$/m);
+    assert.match(text.stdout, /^ {2}physical gateway: 192\.168\.50\.1 via veth0/m);
+    assert.match(text.stdout, /^ {4}0\.0\.0\.0\/0 +link#\d+ +tun0 #\d+ +table main +0 +tunnel +1x, last /m);
+    assert.match(text.stdout, /moved aside \(1\)/);
+    assert.match(text.stdout, /counters: 1 repairs/);
+
+    d.signal('SIGTERM');
+    assert.equal(await d.exited, 0);
+    assert.equal(existsSync(sock), false, 'the socket is removed on exit');
+    const gone = status(['--run-dir', d.runDir, 'office']);
+    assert.equal(gone.status, 3);
+    assert.match(gone.stderr, /no tunroute daemon is running profile "office"/);
+  });
+});
+
+test('status: a stale socket from a killed run is replaced; a second instance of the profile is refused (75) and changes nothing', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('status2', async (ns) => {
+    setUpMachine(ns);
+    const { path } = writeProfile(PROFILE);
+    const first = new DaemonProcess(ns, ['run', path]);
+    await first.waitForState('installed');
+    first.signal('SIGKILL');
+    await first.exited;
+    assert.ok(existsSync(join(first.runDir, 'office.sock')), 'SIGKILL leaves the socket behind');
+
+    // Reuse the dead run's folder: the new daemon finds nobody answering and takes over.
+    const second = new DaemonProcess(ns, ['run', path, '--run-dir', first.runDir]);
+    await second.waitForState('installed');
+    assert.equal(statusJson(first.runDir, 'office').pid, second.child.pid);
+
+    const table = ns.ip('route', 'show', 'table', 'all');
+    const third = new DaemonProcess(ns, ['run', path, '--run-dir', first.runDir]);
+    assert.equal(await third.exited, 75);
+    assert.match(third.stderr, /another tunroute is running this profile/);
+    assert.equal(ns.ip('route', 'show', 'table', 'all'), table, 'the refused instance touched nothing');
+    assert.equal(statusJson(first.runDir, 'office').pid, second.child.pid, 'the running one still answers');
+
+    second.signal('SIGTERM');
+    assert.equal(await second.exited, 0);
+  });
+});
+
+test('status: no daemon at all is exit 3; not root is exit 77', (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  const empty = mkdtempSync(join(tmpdir(), 'tunroute-run-'));
+  const none = status(['--run-dir', empty]);
+  assert.equal(none.status, 3);
+  assert.match(none.stderr, /no tunroute daemon is running/);
+
+  const nobody = status(['--run-dir', empty], 'nobody');
+  assert.equal(nobody.status, 77, nobody.stderr);
+  assert.match(nobody.stderr, /needs root/);
+});
+
+test('status: a socket left by a crash that nobody answers on counts as no daemon', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'tunroute-run-'));
+  // A process that listens on the socket and dies by SIGKILL leaves the file without a listener.
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(join(dir, 'ghost.sock'))}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  assert.ok(existsSync(join(dir, 'ghost.sock')));
+  const r = status(['--run-dir', dir]);
+  assert.equal(r.status, 3, r.stderr);
+});
