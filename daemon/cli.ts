@@ -18,6 +18,8 @@ const COMMANDS: Record<string, Command> = {
   check: { summary: 'check PROFILE           validate a profile and print a summary', load: () => import('./commands/check.js') },
   plan: { summary: 'plan PROFILE            print the routes and actions the profile would produce', load: () => import('./commands/plan.js') },
   status: { summary: 'status [PROFILE]        show what running daemons are doing (--json for the document)', load: () => import('./commands/status.js') },
+  'install-service': { summary: 'install-service PROFILE start the profile at boot (systemd or launchd), root-owned', load: () => import('./commands/install-service.js') },
+  'uninstall-service': { summary: 'uninstall-service PROFILE  stop it and remove the service (--purge: the profile too)', load: () => import('./commands/uninstall-service.js') },
   restore: { summary: 'restore [PROFILE]       undo what an earlier, killed run left in the table', load: () => import('./commands/restore.js') },
   decode: { summary: 'decode --os OS [HEX…]   print routing messages given as hex', load: () => import('./commands/decode.js') },
   monitor: { summary: 'monitor [--json]        print routing messages as the kernel sends them', load: () => import('./commands/monitor.js') },
@@ -63,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     return await module.main(rest);
   } catch (e) {
     if (e instanceof UsageError || isParseArgsError(e)) {
-      process.stderr.write(`tunroute ${name}: ${(e as Error).message} (see tunroute ${name} --help)\n`);
+      process.stderr.write(`tunroute ${name}: ${e instanceof UsageError ? e.message : parseArgsMessage(e as Error & { code: string })} (see tunroute ${name} --help)\n`);
       return EXIT.USAGE;
     }
     const message = e instanceof Error ? e.message : String(e);
@@ -76,6 +78,15 @@ export async function main(argv: string[]): Promise<number> {
 function isParseArgsError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+/** parseArgs's messages, shortened to what was wrong. */
+function parseArgsMessage(e: Error & { code: string }): string {
+  const option = /'(-[^' ]*)/.exec(e.message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return /argument missing/.test(e.message) ? `option ${option} needs a value` : `option ${option} takes no value`;
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${/'([^']*)'/.exec(e.message)?.[1] ?? ''}`.trim();
+  return e.message;
 }
 
 // `tunroute plan … | head` closes the pipe early: that is the reader's choice, not an error.

@@ -4,10 +4,14 @@
  * terminal, one readable line per event. The readable form is a few lines here rather
  * than pino-pretty: it needs no worker thread and no extra dependency in a root daemon.
  */
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
-export type LogFormat = 'json' | 'pretty';
+/** json: pino's lines. pretty: one readable line per event. journal: json behind a `<priority>` prefix for journald. */
+export type LogFormat = 'json' | 'pretty' | 'journal';
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty', 'journal'];
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -29,6 +33,19 @@ export function prettyLine(json: string): string {
   return `${when} ${(LEVEL_NAMES[level as number] ?? String(level)).padEnd(5)} ${String(msg ?? '')}${fields ? ' ' + fields : ''}\n`;
 }
 
+/** pino level → syslog priority (journald's PRIORITY): trace/debug 7, info 6, warn 4, error 3, fatal 2. */
+const SYSLOG_PRIORITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
+
+/**
+ * A JSON line with the `<N>` prefix systemd reads on a service's stdout (SyslogLevelPrefix=,
+ * on by default): journald stores the line under that priority, so `journalctl -p warning`
+ * finds warnings, and strips the prefix.
+ */
+export function journalLine(json: string): string {
+  const level = /"level":(\d+)/.exec(json)?.[1];
+  return `<${SYSLOG_PRIORITY[Number(level)] ?? 6}>${json}`;
+}
+
 export interface LoggerOptions {
   level: LevelWithSilent;
   format: LogFormat;
@@ -38,11 +55,46 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((line: string) => process.stdout.write(line));
-  const stream = { write: options.format === 'pretty' ? (line: string) => write(prettyLine(line)) : write };
+  const format = { json: write, pretty: (line: string) => write(prettyLine(line)), journal: (line: string) => write(journalLine(line)) }[options.format];
+  const stream = { write: format };
   return pino({ level: options.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime }, stream);
 }
 
 /** The format to use when none is asked for: readable on a terminal, JSON elsewhere. */
 export function defaultLogFormat(): LogFormat {
   return process.stdout.isTTY ? 'pretty' : 'json';
+}
+
+/**
+ * A log file the daemon writes itself (launchd's StandardOutPath would stay open on the
+ * rotated file forever). newsyslog renames it and sends SIGUSR2 (its entry names the pid
+ * file); `reopen` then starts a new file at the same path. SIGUSR1 is Node's debugger signal.
+ */
+export class LogFile {
+  private fd: number;
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+    this.fd = LogFile.open(path);
+  }
+
+  private static open(path: string): number {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    return openSync(path, 'a', 0o640);
+  }
+
+  write(line: string): void {
+    writeSync(this.fd, line);
+  }
+
+  reopen(): void {
+    const fd = LogFile.open(this.path);
+    closeSync(this.fd);
+    this.fd = fd;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
 }

@@ -52,13 +52,8 @@ function endpointSummary(profile: Profile): string {
 }
 
 export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { os: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
-  const { values, positionals } = parsed;
+  // cli.ts turns parseArgs's errors into usage errors (exit 2).
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { os: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     process.stdout.write(HELP);
     return 0;

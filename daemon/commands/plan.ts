@@ -48,12 +48,9 @@ peers are read from wireguard-go's UAPI socket unless --endpoint/--allowed-ip st
 for it; endpoint host names are resolved.
 `;
 
+/** cli.ts turns parseArgs's errors into usage errors (exit 2). */
 function parse(args: string[]) {
-  try {
-    return parseArgs({ args, allowPositionals: true, options: OPTIONS });
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+  return parseArgs({ args, allowPositionals: true, options: OPTIONS });
 }
 
 const OPTIONS = {

@@ -24,6 +24,10 @@ The journal path comes from the PROFILE (its daemon.journal, by default
 <state dir>/<profile name>.journal.json), from --journal, or without either is the
 journal of releases before profile names (macOS ${STATE_DIR.darwin}/journal.json,
 Linux ${STATE_DIR.linux}/journal.json).
+
+  --journal PATH  the journal to restore from (default: the profile's daemon.journal)
+
+Exit status: 0 restored, 1 failure, 2 usage, 78 PROFILE has problems.
 `;
 
 export async function main(args: string[]): Promise<number> {

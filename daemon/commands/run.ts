@@ -7,16 +7,20 @@ import type { LevelWithSilent } from 'pino';
 import { runDaemon } from '../daemon.js';
 import { UsageError } from '../errors.js';
 import { RUN_DIR } from '../status/socket.js';
-import { defaultLogFormat, LOG_LEVELS, type LogFormat } from '../logger.js';
+import { defaultLogFormat, LOG_FORMATS, LOG_LEVELS, LogFile, type LogFormat } from '../logger.js';
 
-const HELP = `usage: tunroute run PROFILE [--log-level LEVEL] [--log-format json|pretty|journal] [--run-dir DIR]
+const HELP = `usage: tunroute run PROFILE [--log-level LEVEL] [--log-format json|pretty|journal]
+                          [--log-file PATH] [--run-dir DIR]
 
 Installs the profile's routes once its interface is up, keeps them in place while the
 network changes, and on SIGTERM or SIGINT removes what it added and restores what it
 moved. SIGHUP (or saving the profile) reloads the profile.
 
   --log-level LEVEL   trace, debug, info, warn, error, fatal or silent (default: the profile's)
-  --log-format FMT    json (default when not a terminal) or pretty
+  --log-format FMT    json (default when not a terminal), pretty, or journal (json with
+                      the <priority> prefix journald reads; the systemd unit uses it)
+  --log-file PATH     append log lines to PATH instead of stdout; SIGUSR2 reopens it
+                      (newsyslog sends it after rotating the file)
   --run-dir DIR       where the status socket goes: DIR/<profile name>.sock (default ${RUN_DIR})
 
 Exit status: 0 stopped cleanly, 1 failure or unfinished cleanup (run \`tunroute restore\`),
@@ -27,7 +31,7 @@ export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { 'log-level': { type: 'string' }, 'log-format': { type: 'string' }, 'run-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'log-level': { type: 'string' }, 'log-format': { type: 'string' }, 'run-dir': { type: 'string' }, 'log-file': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     process.stdout.write(HELP);
@@ -37,8 +41,12 @@ export async function main(args: string[]): Promise<number> {
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const format = values['log-format'] ?? process.env.TUNROUTE_LOG_FORMAT ?? defaultLogFormat();
-  if (format !== 'json' && format !== 'pretty') throw new UsageError('--log-format must be json or pretty');
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`);
+  const logFile = values['log-file'] === undefined ? null : new LogFile(values['log-file']);
+  const reopen = (): void => logFile?.reopen();
+  if (logFile) process.on('SIGUSR2', reopen);
   return runDaemon({
+    ...(logFile ? { logWrite: (line: string) => logFile.write(line), errorWrite: (line: string) => logFile.write(line) } : {}),
     profilePath: positionals[0] as string,
     ...(level !== undefined ? { logLevel: level as LevelWithSilent } : {}),
     logFormat: format as LogFormat,

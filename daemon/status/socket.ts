@@ -5,7 +5,7 @@
  * connects and reads one JSON document; it sends nothing, so there is nothing to parse
  * on the daemon's side and nothing a client can make the daemon do.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 
@@ -14,6 +14,11 @@ export const RUN_DIR = '/var/run/tunroute';
 
 export function socketPath(runDir: string, name: string): string {
   return join(runDir, `${name}.sock`);
+}
+
+/** The pid file beside the socket: newsyslog reads it to signal the daemon after rotating its log. */
+export function pidFilePath(runDir: string, name: string): string {
+  return join(runDir, `${name}.pid`);
 }
 
 /**
@@ -61,10 +66,12 @@ export class StatusServer {
   private server: Server | null = null;
   private inode: number | null = null;
   readonly path: string;
+  private readonly pidFile: string;
   private readonly document: () => unknown;
 
   constructor(runDir: string, name: string, document: () => unknown) {
     this.path = socketPath(runDir, name);
+    this.pidFile = pidFilePath(runDir, name);
     this.document = document;
   }
 
@@ -102,6 +109,10 @@ export class StatusServer {
     chmodSync(this.path, 0o600);
     this.inode = statSync(this.path).ino;
     this.server = server;
+    // Written after the socket: only the instance that holds the socket writes the pid file.
+    const tmp = `${this.pidFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${process.pid}\n`, { mode: 0o644 });
+    renameSync(tmp, this.pidFile);
   }
 
   /** Stops serving and removes the socket (if it is still ours). */
@@ -112,6 +123,7 @@ export class StatusServer {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const st = lstatOrNull(this.path);
     if (st && st.ino === this.inode) rmSync(this.path, { force: true });
+    if (readOrNull(this.pidFile)?.trim() === String(process.pid)) rmSync(this.pidFile, { force: true });
   }
 }
 
@@ -151,6 +163,14 @@ export function listSockets(runDir: string): Array<{ name: string; path: string 
     .filter((n) => n.endsWith('.sock'))
     .sort()
     .map((n) => ({ name: n.slice(0, -'.sock'.length), path: join(runDir, n) }));
+}
+
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 function lstatOrNull(path: string): ReturnType<typeof lstatSync> | null {

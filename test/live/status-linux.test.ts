@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnlessLinuxRoot, withNetns, type Netns } from '../helpers/netns.js';
@@ -93,9 +93,12 @@ test('status: text and JSON from a running daemon, repairs counted, the socket r
     assert.match(text.stdout, /moved aside \(1\)/);
     assert.match(text.stdout, /counters: 1 repairs/);
 
+    assert.equal(readFileSync(join(d.runDir, 'office.pid'), 'utf8'), `${d.child.pid}\n`, 'the pid file newsyslog signals');
+
     d.signal('SIGTERM');
     assert.equal(await d.exited, 0);
     assert.equal(existsSync(sock), false, 'the socket is removed on exit');
+    assert.equal(existsSync(join(d.runDir, 'office.pid')), false, 'so is the pid file');
     const gone = status(['--run-dir', d.runDir, 'office']);
     assert.equal(gone.status, 3);
     assert.match(gone.stderr, /no tunroute daemon is running profile "office"/);
@@ -153,4 +156,34 @@ test('status: a socket left by a crash that nobody answers on counts as no daemo
   assert.ok(existsSync(join(dir, 'ghost.sock')));
   const r = status(['--run-dir', dir]);
   assert.equal(r.status, 3, r.stderr);
+});
+
+test('--log-file: lines go to the file; after newsyslog renames it, SIGUSR2 starts a new one', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('logfile', async (ns) => {
+    setUpMachine(ns);
+    const { dir, path } = writeProfile(PROFILE);
+    const log = join(dir, 'log', 'office.log');
+    const d = new DaemonProcess(ns, ['run', path, '--log-file', log]);
+    const sock = join(d.runDir, 'office.sock');
+    const until = async (pred: () => boolean): Promise<void> => {
+      for (let i = 0; i < 100 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(pred());
+    };
+    await until(() => existsSync(log) && readFileSync(log, 'utf8').includes('"state":"installed"'));
+    assert.equal(statSync(log).mode & 0o777, 0o640);
+    assert.equal(d.lines.length, 0, 'nothing on stdout');
+    assert.ok(existsSync(sock));
+
+    renameSync(log, `${log}.0`);
+    d.signal('SIGUSR2');
+    await until(() => existsSync(log));
+    ns.ip('route', 'del', 'default', 'dev', 'tun0');
+    await until(() => readFileSync(log, 'utf8').includes('"action":"restore"'));
+    assert.doesNotMatch(readFileSync(`${log}.0`, 'utf8'), /"action":"restore"/, 'the rotated file gets nothing new');
+
+    d.signal('SIGTERM');
+    assert.equal(await d.exited, 0);
+    assert.match(readFileSync(log, 'utf8'), /"msg":"stopped"/);
+  });
 });
