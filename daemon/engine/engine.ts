@@ -137,6 +137,7 @@ export class Engine {
   /** Route events that could not change the plan or our routes, skipped without a reconcile. */
   private ignoredEvents = 0;
   private lastTunnel: { name: string; index: number } | null = null;
+  private waitingNote: string | null = null;
   private readonly stateListeners: Array<(state: EngineState) => void> = [];
   /** What this run could not install (failed writes, keys held by foreign routes). */
   private failures: string[] = [];
@@ -639,7 +640,10 @@ export class Engine {
       await this.keepBlocked(snap);
     }
     const advice = this.policy.waitingAdvice?.(name, why);
-    if (this.state !== 'waiting') this.setState('waiting', `waiting for ${name ?? 'the interface name'} (${why})${advice ? `: ${advice}` : ''}`);
+    const note = `waiting for ${name ?? 'the interface name'} (${why})${advice ? `: ${advice}` : ''}`;
+    // A new reason (the interface appeared but has no address yet) is a new line, and status shows it.
+    if (this.state !== 'waiting' || note !== this.waitingNote) this.setState('waiting', note);
+    this.waitingNote = note;
     this.status.converged({ tunnel: null, physicalDefaults: [], installed: [], rules: [], moved: this.journal.moved });
     this.startWaitPoll();
   }

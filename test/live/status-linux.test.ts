@@ -187,3 +187,28 @@ test('--log-file: lines go to the file; after newsyslog renames it, SIGUSR2 star
     assert.match(readFileSync(log, 'utf8'), /"msg":"stopped"/);
   });
 });
+
+test('waiting: the state line and status say what the daemon waits for and what to do', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('waiting', async (ns) => {
+    ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
+    const { path } = writeProfile(PROFILE);
+    const d = new DaemonProcess(ns, ['run', path]);
+    const line = await d.waitForState('waiting');
+    assert.equal(line.note, `waiting for tun0 (interface absent): start the tunnel that creates tun0 (for example \`wireguard-go tun0\`), or set interface.name in ${path} to your tunnel's interface`);
+    const doc = statusJson(d.runDir, 'office');
+    assert.equal(doc.state, 'waiting');
+    assert.equal(doc.why, line.note);
+    assert.equal(doc.tunnel, null);
+    assert.deepEqual(doc.routes, []);
+
+    const mark = d.lines.length;
+    ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
+    ns.ip('link', 'set', 'tun0', 'up');
+    const noAddress = await d.waitFor((l) => l.state === 'waiting' && String(l.note).includes('(no address yet)'), 5000, mark);
+    assert.equal(noAddress.note, `waiting for tun0 (no address yet): give tun0 10.10.10.2 (ip addr add), or change address in ${path}`);
+    assert.equal(statusJson(d.runDir, 'office').why, noAddress.note);
+    d.signal('SIGTERM');
+    assert.equal(await d.exited, 0);
+  });
+});
