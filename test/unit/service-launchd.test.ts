@@ -40,6 +40,15 @@ test('plist values are escaped: paths with &, <, quotes and spaces come back exa
   const strings = plistStrings(xml);
   assert.deepEqual(strings.slice(0, 7), ['org.tunroute.office', odd, '/opt/t & t/dist/daemon/cli.js', 'run', '--log-file', '/var/log/tunroute/office.log', '/usr/local/etc/tunroute/office.yaml']);
   assert.equal(plistEscape('a&b<c>'), 'a&amp;b&lt;c&gt;');
+  if (spawnSync('sh', ['-c', 'command -v plutil']).status === 0) {
+    // On the Mac CI job: Apple's own parser agrees.
+    const file = join(mkdtempSync(join(tmpdir(), 'tunroute-plist-')), 'org.tunroute.office.plist');
+    writeFileSync(file, xml);
+    const lint = spawnSync('plutil', ['-lint', file], { encoding: 'utf8' });
+    assert.equal(lint.status, 0, lint.stdout + lint.stderr);
+    const json = spawnSync('plutil', ['-convert', 'json', '-o', '-', file], { encoding: 'utf8' });
+    assert.equal((JSON.parse(json.stdout) as { ProgramArguments: string[] }).ProgramArguments[0], odd);
+  }
 });
 
 test('the newsyslog entry rotates the log and signals the daemon (SIGUSR2 = 31) through its pid file', () => {
