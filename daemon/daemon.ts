@@ -213,7 +213,7 @@ export class Daemon {
         const clean = await this.engine.stop(this.profile.daemon.shutdownTimeoutMs);
         if (!clean) this.log.error({ journal: this.profile.daemon.journal }, 'cleanup did not finish in time; `tunroute restore` finishes it');
         await this.statusServer?.close();
-        this.log.info({ clean }, 'stopped');
+        this.log[clean ? 'info' : 'error']({ clean }, 'stopped');
         return clean ? EXIT_CODES.OK : EXIT_CODES.FAILURE;
       })();
     }

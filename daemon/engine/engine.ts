@@ -317,7 +317,8 @@ export class Engine {
     const from = this.state;
     this.state = state;
     this.status.setState(state, note ?? null);
-    this.log.info({ state, from, ...(note ? { note } : {}) }, `state ${note ?? state}`);
+    // 'degraded' means the table is not what it should be: a warning, like every failure that leaves it wrong.
+    this.log[state === 'degraded' ? 'warn' : 'info']({ state, from, ...(note ? { note } : {}) }, `state ${note ?? state}`);
     for (const l of this.stateListeners) l(state);
   }
 
