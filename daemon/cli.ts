@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   status: { summary: 'status [PROFILE]        show what running daemons are doing (--json for the document)', load: () => import('./commands/status.js') },
   'install-service': { summary: 'install-service PROFILE start the profile at boot (systemd or launchd), root-owned', load: () => import('./commands/install-service.js') },
   'uninstall-service': { summary: 'uninstall-service PROFILE  stop it and remove the service (--purge: the profile too)', load: () => import('./commands/uninstall-service.js') },
+  sandbox: { summary: 'sandbox [PROFILE]       Linux: watch tunroute work in a throwaway network of namespaces', load: () => import('./commands/sandbox.js') },
   restore: { summary: 'restore [PROFILE]       undo what an earlier, killed run left in the table', load: () => import('./commands/restore.js') },
   decode: { summary: 'decode --os OS [HEX…]   print routing messages given as hex', load: () => import('./commands/decode.js') },
   monitor: { summary: 'monitor [--json]        print routing messages as the kernel sends them', load: () => import('./commands/monitor.js') },

@@ -1,0 +1,92 @@
+// `tunroute sandbox` as a newcomer runs it: the whole lifecycle on the shipped example,
+// exit 0 with the table restored; Ctrl-C in the middle removes everything; the host's own
+// table is never touched; without root it says so (77).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { CLI } from '../helpers/daemon-process.js';
+import { worldRequirements } from '../../daemon/sandbox/world.js';
+import { adaptProfile, EXAMPLE_PROFILE } from '../../daemon/sandbox/tour.js';
+
+const hostTable = (): string => ['-4', '-6'].map((f) => spawnSync('ip', [f, 'route', 'show', 'table', 'all'], { encoding: 'utf8' }).stdout + spawnSync('ip', [f, 'rule'], { encoding: 'utf8' }).stdout).join('--\n');
+
+/** Namespaces and UAPI sockets of worlds made by process `pid`. */
+function leftovers(pid: number): string[] {
+  const ns = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(`trw-${pid}-`)) : [];
+  const sockets = existsSync('/var/run/wireguard') ? readdirSync('/var/run/wireguard').filter((s) => s.startsWith(`tw${pid.toString(36)}-`)) : [];
+  return [...ns, ...sockets];
+}
+
+/** Running (a killed process whose parent is gone may stay a zombie until init reaps it). */
+const alive = (pid: number): boolean => {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+test('sandbox: the shipped example through the whole lifecycle, the table identical at the end, nothing left, the host untouched', async (t) => {
+  const missing = worldRequirements();
+  if (missing.length > 0) return t.skip(missing.join('; '));
+  const host = hostTable();
+  const child = spawn(process.execPath, [CLI, 'sandbox'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, out);
+  const sections = [...out.matchAll(/^(\d)\. /gm)].map((m) => m[1]);
+  assert.deepEqual(sections, ['1', '2', '3', '4', '5', '6']);
+  assert.match(out, /^1\. The client's table before tunroute\n {4}default via 192\.168\.50\.1 dev eth0/m);
+  assert.match(out, /the table with tunroute running:\n {4}default dev tw[0-9a-z]+-\d+c proto 232/);
+  assert.match(out, /^ {4}instance: sandbox$/m, 'its status');
+  assert.match(out, /ping 172\.16\.99\.2: answers; WireGuard sent [1-9]\d* and received [1-9]\d* bytes/);
+  assert.match(out, /healed after \d+ ms/);
+  assert.match(out, /INFO {2}state waiting for tw/);
+  assert.match(out, /tunroute exited with status 0/);
+  assert.match(out, /The table is identical to the one before tunroute started/);
+  assert.match(out, /Sandbox removed\.\n$/);
+  assert.deepEqual(leftovers(child.pid!), [], 'no namespace or socket left');
+  assert.equal(hostTable(), host, "the host's own table is untouched");
+});
+
+test('sandbox: Ctrl-C while tunroute runs removes the world and the daemon in it', async (t) => {
+  const missing = worldRequirements();
+  if (missing.length > 0) return t.skip(missing.join('; '));
+  const child = spawn(process.execPath, [CLI, 'sandbox'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const daemonPid = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /^ {6}pid: (\d+),/m.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', () => reject(new Error(`sandbox ended early:\n${out}`)));
+  });
+  assert.ok(leftovers(child.pid!).length > 0, 'the world exists while it runs');
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+  assert.equal(code, 130, out);
+  assert.deepEqual(leftovers(child.pid!), [], 'no namespace or socket left');
+  assert.equal(alive(daemonPid), false, 'the daemon inside the world is gone with it');
+});
+
+test('sandbox: not root is exit 77 with the reason', (t) => {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return t.skip('needs root on Linux (runs the command as nobody)');
+  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'sandbox'], { encoding: 'utf8' });
+  assert.equal(r.status, 77, r.stderr);
+  assert.match(r.stderr, /needs root/);
+});
+
+test('sandbox: the profile is pointed at the world and keeps everything else', () => {
+  const { text, changes } = adaptProfile(readFileSync(EXAMPLE_PROFILE, 'utf8'), { device: 'tw1-0c', journal: '/tmp/j.json' });
+  assert.match(text, /^name: sandbox$/m);
+  assert.match(text, /^interface:\n {2}name: tw1-0c$/m);
+  assert.match(text, /^endpoints:\n {2}- 198\.51\.100\.1:51820$/m);
+  assert.match(text, /^ {2}journal: \/tmp\/j\.json$/m);
+  assert.match(text, /^exclude:\n {2}- 192\.168\.1\.0\/24$/m, 'the example\'s excludes stay');
+  assert.match(text, /^mtu: 1420/m);
+  assert.deepEqual(changes.map((c) => c.split(':')[0]), ['name', 'interface', 'address', 'endpoints', 'daemon.journal']);
+});
