@@ -20,7 +20,7 @@ import type { Profile } from './profile/profile.js';
 import type { PeerFacts } from './plan/facts.js';
 import { PeerWatcher, type ResolveHost } from './wireguard/peers.js';
 import { StatusBoard } from './status/board.js';
-import { STATUS_VERSION, type ReloadRecord, type StatusDocument } from './status/document.js';
+import { STATUS_VERSION, statusWireGuard, type ReloadRecord, type StatusDocument } from './status/document.js';
 import { StatusServer, StatusSocketError } from './status/socket.js';
 
 export const EXIT_CODES = {
@@ -157,6 +157,7 @@ export class Daemon {
       startedAt: new Date(this.startedAt).toISOString(),
       uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
       lastReload: this.lastReload,
+      wireguard: statusWireGuard(this.peerFacts),
       ...this.engine.status.snapshot(),
     };
   }

@@ -46,7 +46,8 @@ export function adaptProfile(text: string, world: { device: string; journal: str
   const ipv6 = doc.get('ipv6');
   const tunnel = ipv6 === true || ipv6 === 'tunnel' ? [ADDRESSES.tunnel.client.v4, ADDRESSES.tunnel.client.v6] : ADDRESSES.tunnel.client.v4;
   set(['address'], tunnel, "the world's tunnel address");
-  set(['endpoints'], [`${ADDRESSES.endpoint.v4}:${ADDRESSES.endpoint.port}`], "the world's WireGuard server");
+  // `endpoints: auto` reads the world's wireguard-go like any other; listed endpoints are somebody else's.
+  if (doc.get('endpoints') !== 'auto') set(['endpoints'], [`${ADDRESSES.endpoint.v4}:${ADDRESSES.endpoint.port}`], "the world's WireGuard server");
   set(['daemon', 'journal'], world.journal, "the sandbox's own folder");
   return { text: doc.toString(), changes };
 }

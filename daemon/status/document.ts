@@ -6,6 +6,7 @@
  * The JSON is versioned: fields are only ever added within a version. The README's
  * "tunroute status" section documents every field.
  */
+import type { PeerFacts } from '../plan/facts.js';
 import type { StatusEngineView } from './board.js';
 
 export const STATUS_VERSION = 1;
@@ -16,6 +17,17 @@ export interface ReloadRecord {
   result: 'applied' | 'rejected';
   /** The profile's problems when rejected, as `FILE:LINE:COL key: message`. */
   problems: string[];
+}
+
+/** The tunnel's WireGuard peers as last read from wireguard-go's UAPI socket (profiles with `endpoints: auto` or `routes: auto`). */
+export interface StatusWireGuard {
+  /** The socket read. */
+  source: string;
+  /** Why the last read failed (the peers are then the last good reading); null when it worked. */
+  error: string | null;
+  peers: Array<{ publicKey: string; endpoint: string | null; allowedIps: string[]; latestHandshake: string | null }>;
+  /** Endpoint host names and the addresses they resolved to. */
+  hosts: Array<{ name: string; addresses: string[]; error: string | null }>;
 }
 
 export interface StatusDocument extends StatusEngineView {
@@ -30,6 +42,25 @@ export interface StatusDocument extends StatusEngineView {
   startedAt: string;
   uptimeSeconds: number;
   lastReload: ReloadRecord | null;
+  /** null when the profile reads no peers. */
+  wireguard: StatusWireGuard | null;
+}
+
+/** The status form of the peers the daemon read (plan/facts' PeerFacts). */
+export function statusWireGuard(facts: PeerFacts | undefined): StatusWireGuard | null {
+  if (facts === undefined) return null;
+  return {
+    source: facts.source,
+    error: facts.error,
+    peers: facts.peers.map((p) => ({
+      // UAPI speaks hex; people (and `wg show`) know a key by its base64 form.
+      publicKey: /^[0-9a-f]{64}$/.test(p.publicKey) ? Buffer.from(p.publicKey, 'hex').toString('base64') : p.publicKey,
+      endpoint: p.endpoint === null ? null : `${p.endpoint.address.includes(':') ? `[${p.endpoint.address}]` : p.endpoint.address}:${p.endpoint.port}`,
+      allowedIps: p.allowedIps,
+      latestHandshake: p.lastHandshake ? new Date(p.lastHandshake * 1000).toISOString() : null,
+    })),
+    hosts: facts.hosts,
+  };
 }
 
 export function duration(seconds: number): string {
@@ -90,6 +121,17 @@ export function formatStatus(doc: StatusDocument, now = Date.now()): string {
   if (doc.moved.length) {
     out.push(`  moved aside (${doc.moved.length}), restored on exit:`);
     out.push(...table(['destination', 'gateway', 'interface', 'scope/table', 'metric'], doc.moved.map((r) => [r.destination, r.gateway, `${r.interface} #${r.index}`, where(r), r.metric === null ? '-' : String(r.metric)])));
+  }
+  const wg = doc.wireguard;
+  if (wg) {
+    out.push(`  peers (${wg.peers.length}) from ${wg.source}${wg.error ? `, last read failed: ${wg.error}` : ''}:`);
+    for (const p of wg.peers) {
+      out.push(`    peer ${p.publicKey}`);
+      out.push(`      endpoint: ${p.endpoint ?? '(none)'}`);
+      out.push(`      allowed ips: ${p.allowedIps.join(', ') || '(none)'}`);
+      out.push(`      latest handshake: ${p.latestHandshake ? ago(p.latestHandshake) : 'none'}`);
+    }
+    for (const h of wg.hosts) out.push(`    host ${h.name}: ${h.addresses.join(', ') || '(not resolved)'}${h.error ? ` (${h.error})` : ''}`);
   }
   if (doc.flapping.length) {
     out.push(`  flapping (repairs held back):`);

@@ -42,6 +42,7 @@ test('sandbox: the shipped example through the whole lifecycle, the table identi
   assert.match(out, /^1\. The client's table before tunroute\n {4}default via 192\.168\.50\.1 dev eth0/m);
   assert.match(out, /the table with tunroute running:\n {4}default dev tw[0-9a-z]+-\d+c proto 232/);
   assert.match(out, /^ {4}instance: sandbox$/m, 'its status');
+  assert.match(out, /^ {6}peers \(1\) from \/var\/run\/wireguard\/tw[0-9a-z]+-\d+c\.sock:\n {8}peer \S+\n {10}endpoint: 198\.51\.100\.1:51820$/m, 'the peer read from wireguard-go (endpoints: auto)');
   assert.match(out, /ping 172\.16\.99\.2: answers; WireGuard sent [1-9]\d* and received [1-9]\d* bytes/);
   assert.match(out, /healed after \d+ ms/);
   assert.match(out, /INFO {2}state waiting for tw/);
@@ -84,9 +85,11 @@ test('sandbox: the profile is pointed at the world and keeps everything else', (
   const { text, changes } = adaptProfile(readFileSync(EXAMPLE_PROFILE, 'utf8'), { device: 'tw1-0c', journal: '/tmp/j.json' });
   assert.match(text, /^name: sandbox$/m);
   assert.match(text, /^interface:\n {2}name: tw1-0c$/m);
-  assert.match(text, /^endpoints:\n {2}- 198\.51\.100\.1:51820$/m);
+  assert.match(text, /^endpoints: auto$/m, 'auto reads the world\'s wireguard-go');
   assert.match(text, /^ {2}journal: \/tmp\/j\.json$/m);
   assert.match(text, /^exclude:\n {2}- 192\.168\.1\.0\/24$/m, 'the example\'s excludes stay');
   assert.match(text, /^mtu: 1420/m);
-  assert.deepEqual(changes.map((c) => c.split(':')[0]), ['name', 'interface', 'address', 'endpoints', 'daemon.journal']);
+  assert.deepEqual(changes.map((c) => c.split(':')[0]), ['name', 'interface', 'address', 'daemon.journal']);
+  const listed = adaptProfile('interface: {name: utun7}\nendpoints: [203.0.113.7]\n', { device: 'tw1-0c', journal: '/tmp/j.json' });
+  assert.match(listed.text, /^endpoints:\n {2}- 198\.51\.100\.1:51820$/m, 'listed endpoints become the world\'s');
 });

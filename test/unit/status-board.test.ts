@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusBoard } from '../../daemon/status/board.js';
-import { duration, formatStatus, STATUS_VERSION, type StatusDocument } from '../../daemon/status/document.js';
+import { duration, formatStatus, STATUS_VERSION, statusWireGuard, type StatusDocument } from '../../daemon/status/document.js';
 import type { Route } from '../../daemon/model/route.js';
 
 const route = (destination: string, origin: Route['origin'], gateway: Route['gateway']): Route => ({
@@ -34,7 +34,7 @@ test('board: repairs are counted per route, back-off episodes expire, the view i
   now += 5000;
   assert.deepEqual(board.snapshot().flapping, [], 'the episode is over');
 
-  const doc: StatusDocument = { version: STATUS_VERSION, name: 'office', profile: '/etc/tunroute/office.yaml', pid: 1, mode: 'split', strategy: null, startedAt: new Date(now - 90_000).toISOString(), uptimeSeconds: 90, lastReload: { at: new Date(now - 60_000).toISOString(), reason: 'SIGHUP', result: 'rejected', problems: ['x'] }, ...board.snapshot() };
+  const doc: StatusDocument = { version: STATUS_VERSION, name: 'office', profile: '/etc/tunroute/office.yaml', pid: 1, mode: 'split', strategy: null, startedAt: new Date(now - 90_000).toISOString(), uptimeSeconds: 90, lastReload: { at: new Date(now - 60_000).toISOString(), reason: 'SIGHUP', result: 'rejected', problems: ['x'] }, wireguard: null, ...board.snapshot() };
   const text = formatStatus(doc, now);
   assert.match(text, /^ {2}mode: split$/m);
   assert.match(text, /^ {2}last reload: rejected 1m 0s ago \(SIGHUP\)$/m);
@@ -42,4 +42,15 @@ test('board: repairs are counted per route, back-off episodes expire, the view i
   assert.match(text, /^ {2}rules \(1\):\n {4}priority +from +table\n {4}10000 +10\.0\.0\.2 +51820$/m);
   assert.equal(duration(3 * 86400 + 5 * 3600 + 7), '3d 5h');
   assert.equal(duration(59), '59s');
+});
+
+test('status: peers as wg show names them (base64 keys, [v6]:port endpoints, ISO handshakes)', () => {
+  const wg = statusWireGuard({
+    source: '/var/run/wireguard/utun7.sock',
+    error: null,
+    peers: [{ publicKey: '5e928aed077cad0d7bd1aa3e369ea23ee953dc402aed8edda808ecae3580224a', endpoint: { address: '2001:db8::1', port: 51820 }, allowedIps: ['0.0.0.0/0'], lastHandshake: 1_764_417_600 }],
+    hosts: [],
+  });
+  assert.deepEqual(wg?.peers[0], { publicKey: 'XpKK7Qd8rQ170ao+Np6iPulT3EAq7Y7dqAjsrjWAIko=', endpoint: '[2001:db8::1]:51820', allowedIps: ['0.0.0.0/0'], latestHandshake: '2025-11-29T12:00:00.000Z' });
+  assert.equal(statusWireGuard(undefined), null);
 });
