@@ -49,7 +49,22 @@ export function adaptProfile(text: string, world: { device: string; journal: str
   // `endpoints: auto` reads the world's wireguard-go like any other; listed endpoints are somebody else's.
   if (doc.get('endpoints') !== 'auto') set(['endpoints'], [`${ADDRESSES.endpoint.v4}:${ADDRESSES.endpoint.port}`], "the world's WireGuard server");
   set(['daemon', 'journal'], world.journal, "the sandbox's own folder");
+  // A split tunnel carries only its routes: the ping to the target needs one that covers it.
+  const routes = doc.get('routes');
+  const listed: unknown[] = routes && typeof routes === 'object' && 'toJSON' in routes ? ((routes as { toJSON(): unknown }).toJSON() as unknown[]) : [];
+  if (doc.get('mode') === 'split' && !listed.some((r) => typeof r === 'string' && coversV4(r, ADDRESSES.target.v4))) {
+    set(['routes'], [...listed, ADDRESSES.target.prefix.v4], 'a split tunnel needs a route to the target for the ping');
+  }
   return { text: doc.toString(), changes };
+}
+
+/** True when IPv4 prefix `cidr` ("172.16.0.0/12") contains `address`. */
+function coversV4(cidr: string, address: string): boolean {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?:\/(\d+))?$/.exec(cidr);
+  if (!m) return false;
+  const toInt = (parts: string[]): number => parts.reduce((n, p) => n * 256 + Number(p), 0);
+  const hostBits = 32 - (m[5] === undefined ? 32 : Number(m[5]));
+  return Math.floor(toInt(m.slice(1, 5) as string[]) / 2 ** hostBits) === Math.floor(toInt(address.split('.')) / 2 ** hostBits);
 }
 
 /** Everything a run could change in the client: both families' routes in every table, and the rules. */

@@ -90,6 +90,10 @@ test('sandbox: the profile is pointed at the world and keeps everything else', (
   assert.match(text, /^exclude:\n {2}- 192\.168\.1\.0\/24$/m, 'the example\'s excludes stay');
   assert.match(text, /^mtu: 1420/m);
   assert.deepEqual(changes.map((c) => c.split(':')[0]), ['name', 'interface', 'address', 'daemon.journal']);
+  const split = adaptProfile('interface: {name: utun7}\nmode: split\nroutes: [10.0.0.0/8]\n', { device: 'tw1-0c', journal: '/tmp/j.json' });
+  assert.match(split.text, /^routes:\n {2}- 10\.0\.0\.0\/8\n {2}- 172\.16\.99\.0\/24$/m, 'split mode gets a route to the target');
+  const covered = adaptProfile('interface: {name: utun7}\nmode: split\nroutes: [auto, 172.16.0.0/12]\n', { device: 'tw1-0c', journal: '/tmp/j.json' });
+  assert.doesNotMatch(covered.changes.join('\n'), /^routes/m, 'a route that covers the target is enough');
   const listed = adaptProfile('interface: {name: utun7}\nendpoints: [203.0.113.7]\n', { device: 'tw1-0c', journal: '/tmp/j.json' });
   assert.match(listed.text, /^endpoints:\n {2}- 198\.51\.100\.1:51820$/m, 'listed endpoints become the world\'s');
 });
