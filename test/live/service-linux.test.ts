@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../helpers/daemon-process.js';
 import { isLinux, isRoot } from '../helpers/netns.js';
+import { asNobody, cannotRunAsNobody } from '../helpers/nobody.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 const COPY = `/usr/local/lib/tunroute/${pkg.version}`;
@@ -129,7 +130,7 @@ test('uninstall-service --purge keeps a journal that still lists moved routes', 
   assert.ok(existsSync(join(root, '/var/lib/tunroute/left.journal.json')));
 });
 
-test('install-service --dry-run changes nothing; an untrusted prefix and non-root are refused', (t) => {
+test('install-service --dry-run changes nothing; an untrusted prefix is refused', (t) => {
   if (!isLinux || !isRoot) return t.skip('needs root on Linux');
   const root = mkdtempSync(join(tmpdir(), 'tunroute-root-'));
   const office = profileFile('office');
@@ -147,6 +148,14 @@ test('install-service --dry-run changes nothing; an untrusted prefix and non-roo
   assert.equal(open.status, 1);
   assert.match(open.stderr, /\/usr is writable by group or others/);
 
-  const user = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'install-service', office], { encoding: 'utf8' });
-  assert.equal(user.status, 77, user.stderr);
+});
+
+test('install-service and uninstall-service: not root is exit 77', (t) => {
+  const why = cannotRunAsNobody();
+  if (why) return t.skip(why);
+  for (const command of ['install-service', 'uninstall-service']) {
+    const r = asNobody([command, 'office']);
+    assert.equal(r.status, 77, r.stderr);
+    assert.match(r.stderr, /needs root/);
+  }
 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnlessLinuxRoot, withNetns, type Netns } from '../helpers/netns.js';
 import { CLI, DaemonProcess, writeProfile } from '../helpers/daemon-process.js';
+import { asNobody, cannotRunAsNobody } from '../helpers/nobody.js';
 import type { StatusDocument } from '../../daemon/status/document.js';
 
 function setUpMachine(ns: Netns): void {
@@ -29,9 +30,8 @@ daemon:
   journal: ${join(dir, 'journal.json')}
 `;
 
-function status(args: string[], user?: string) {
-  const cmd = user ? ['runuser', '-u', user, '--', process.execPath, CLI, 'status', ...args] : [process.execPath, CLI, 'status', ...args];
-  const r = spawnSync(cmd[0] as string, cmd.slice(1), { encoding: 'utf8' });
+function status(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, 'status', ...args], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -133,14 +133,19 @@ test('status: a stale socket from a killed run is replaced; a second instance of
   });
 });
 
-test('status: no daemon at all is exit 3; not root is exit 77', (t) => {
+test('status: no daemon at all is exit 3', (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   const empty = mkdtempSync(join(tmpdir(), 'tunroute-run-'));
   const none = status(['--run-dir', empty]);
   assert.equal(none.status, 3);
   assert.match(none.stderr, /no tunroute daemon is running/);
 
-  const nobody = status(['--run-dir', empty], 'nobody');
+});
+
+test('status: not root is exit 77', (t) => {
+  const why = cannotRunAsNobody();
+  if (why) return t.skip(why);
+  const nobody = asNobody(['status']);
   assert.equal(nobody.status, 77, nobody.stderr);
   assert.match(nobody.stderr, /needs root/);
 });
