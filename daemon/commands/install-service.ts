@@ -4,17 +4,17 @@
  * boot: a systemd instance `tunroute@<name>.service` on Linux, a LaunchDaemon
  * `org.tunroute.<name>` on macOS. See service/service.ts for what is installed where.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { loadProfile } from '../profile/load.js';
 import { formatProblem } from '../profile/problems.js';
-import { CONFIG_DIR, DEFAULT_PREFIX, installedPackage, launchdInstallSteps, launchdLabel, systemdInstallSteps, unitInstance } from '../service/service.js';
-import { assertRootOnlyAncestors, runSteps, under, type StepContext } from '../service/steps.js';
+import { CONFIG_DIR, DEFAULT_PREFIX, installedPackage, launchdInstallSteps, launchdLabel, realNode, systemdInstallSteps, unitInstance } from '../service/service.js';
+import { assertRootOnlyAncestors, assertRootOnlyFile, runSteps, under, type StepContext } from '../service/steps.js';
 import { defaultJournalPath, STATE_DIR } from '../profile/profile.js';
 import { platformOption } from './check.js';
 
-const HELP = `usage: tunroute install-service PROFILE [--dry-run] [--prefix DIR] [--root DIR] [--os darwin|linux]
+const HELP = `usage: tunroute install-service PROFILE [--dry-run] [--prefix DIR] [--node PATH] [--root DIR] [--os darwin|linux]
 
 Installs PROFILE as a service that starts at boot and starts it now, replacing a running
 instance of the same profile (which restores the table first). Running it again is safe.
@@ -31,6 +31,9 @@ instance of the same profile (which restores the table first). Running it again 
   --dry-run       print the steps and change nothing
   --prefix DIR    where the versioned copies of the package go (default ${DEFAULT_PREFIX});
                   every existing folder above it must be root's alone
+  --node PATH     the node binary the service runs (default: the one running this, with
+                  links resolved); it must be root's alone, never a version manager's copy
+                  in a home folder
   --root DIR      install under DIR instead of / (image builds, tests): files only, the
                   service manager only records the boot-time start (systemctl --root)
   --os OS         darwin or linux (default: this machine's); another OS needs --dry-run or --root
@@ -45,6 +48,7 @@ export async function main(args: string[]): Promise<number> {
     options: {
       'dry-run': { type: 'boolean' },
       prefix: { type: 'string' },
+      node: { type: 'string' },
       root: { type: 'string' },
       os: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -76,13 +80,20 @@ export async function main(args: string[]): Promise<number> {
   }
   const profile = loaded.profile;
   const ctx: StepContext = { root, dryRun, out: (line) => process.stdout.write(line + '\n') };
+  // Root will run this node binary at every boot: whoever could replace it would own the machine.
+  const node = values.node === undefined ? realNode() : realpathSync(values.node);
   if (!dryRun) {
     for (const dir of [prefix, CONFIG_DIR[os]]) assertRootOnlyAncestors(under(ctx, dir));
+    try {
+      assertRootOnlyFile(node);
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; install Node.js system-wide (root-owned, e.g. /usr/local/bin/node) and pass it with --node`);
+    }
   }
   if (os === 'linux' && profile.daemon.journal !== defaultJournalPath('linux', profile.name)) {
     process.stderr.write(`tunroute install-service: warning: daemon.journal is ${profile.daemon.journal}; the unit lets the daemon write only under ${STATE_DIR.linux} (ProtectSystem=strict)\n`);
   }
-  const request = { os, profile, profileText: readFileSync(path, 'utf8'), prefix };
+  const request = { os, profile, profileText: readFileSync(path, 'utf8'), prefix, node };
   const steps = os === 'linux' ? systemdInstallSteps(ctx, request) : launchdInstallSteps(ctx, request);
   await runSteps(steps, ctx);
   const service = os === 'linux' ? unitInstance(profile.name) : `system/${launchdLabel(profile.name)}`;

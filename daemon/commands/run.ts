@@ -47,6 +47,8 @@ export async function main(args: string[]): Promise<number> {
   if (logFile) process.on('SIGUSR2', reopen);
   return runDaemon({
     ...(logFile ? { logWrite: (line: string) => logFile.write(line), errorWrite: (line: string) => logFile.write(line) } : {}),
+    // Under systemd, the one-line startup errors (a bad profile) are errors in the journal too.
+    ...(!logFile && format === 'journal' ? { errorWrite: (line: string) => process.stderr.write(`<3>${line}`) } : {}),
     profilePath: positionals[0] as string,
     ...(level !== undefined ? { logLevel: level as LevelWithSilent } : {}),
     logFormat: format as LogFormat,

@@ -98,6 +98,15 @@ export function assertRootOnlyAncestors(path: string): void {
   }
 }
 
+/** Refuses a program root would run that someone else could replace: not root's, writable by others, or in such a folder. */
+export function assertRootOnlyFile(path: string): void {
+  const st = lstatSync(path);
+  if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+  if (st.uid !== 0) throw new Error(`${path} is owned by uid ${st.uid}, not root: its owner could replace what root runs`);
+  if ((st.mode & 0o022) !== 0) throw new Error(`${path} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`);
+  assertRootOnlyAncestors(dirname(path));
+}
+
 /** The package's own folder (dist/daemon/service/ is three levels below it). */
 export const PACKAGE_ROOT = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
 

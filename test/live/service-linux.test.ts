@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../helpers/daemon-process.js';
@@ -147,6 +147,14 @@ test('install-service --dry-run changes nothing; an untrusted prefix is refused'
   const open = tunroute(['install-service', '--root', root, office]);
   assert.equal(open.status, 1);
   assert.match(open.stderr, /\/usr is writable by group or others/);
+
+  // A node binary someone else could replace (a version manager's copy in a home folder).
+  const userNode = join(mkdtempSync(join(tmpdir(), 'tunroute-node-')), 'node');
+  copyFileSync(process.execPath, userNode);
+  chownSync(userNode, 65534, 65534);
+  const shim = tunroute(['install-service', '--root', mkdtempSync(join(tmpdir(), 'tunroute-root-')), '--node', userNode, office]);
+  assert.equal(shim.status, 1);
+  assert.match(shim.stderr, /node is owned by uid 65534, not root.*pass it with --node/);
 
 });
 
