@@ -20,10 +20,12 @@ function setUpMachine(ns: Netns): void {
   ns.ip('link', 'set', 'tun0', 'up');
 }
 
-const PROFILE = (dir: string): string => `name: office
+const PROFILE = (dir: string, strategy = 'replace'): string => `name: office
 interface:
   name: tun0
 address: 10.10.10.2
+fullTunnel:
+  strategy: ${strategy}
 endpoints:
   - 192.168.60.1
 daemon:
@@ -213,6 +215,27 @@ test('waiting: the state line and status say what the daemon waits for and what 
     const noAddress = await d.waitFor((l) => l.state === 'waiting' && String(l.note).includes('(no address yet)'), 5000, mark);
     assert.equal(noAddress.note, `waiting for tun0 (no address yet): give tun0 10.10.10.2 (ip addr add), or change address in ${path}`);
     assert.equal(statusJson(d.runDir, 'office').why, noAddress.note);
+    d.signal('SIGTERM');
+    assert.equal(await d.exited, 0);
+  });
+});
+
+test('status: the policy strategy shows its table and its rules, and moves nothing', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('status-policy', async (ns) => {
+    setUpMachine(ns);
+    const { path } = writeProfile((dir) => PROFILE(dir, 'policy'));
+    const d = new DaemonProcess(ns, ['run', path]);
+    await d.waitForState('installed');
+    const doc = statusJson(d.runDir, 'office');
+    assert.equal(doc.strategy, 'policy');
+    assert.deepEqual(doc.moved, [], 'main is left alone');
+    assert.ok(doc.routes.some((r) => r.destination === '0.0.0.0/0' && r.origin === 'tunnel' && r.table === 51820), JSON.stringify(doc.routes));
+    const kernelRules = ns.ip('-4', 'rule').split('\n').filter((l) => /lookup 51820|suppress_prefixlength/.test(l)).length;
+    assert.ok(doc.rules.length > 0 && doc.rules.filter((r) => r.family === 'inet').length === kernelRules, `the rules it installed, as the kernel has them: ${JSON.stringify(doc.rules)}`);
+    const text = status(['--run-dir', d.runDir, 'office']);
+    assert.match(text.stdout, /^ {2}rules \(\d+\):\n {4}priority +family +rule$/m);
+    assert.match(text.stdout, /lookup 51820/);
     d.signal('SIGTERM');
     assert.equal(await d.exited, 0);
   });

@@ -39,7 +39,7 @@ test('board: repairs are counted per route, back-off episodes expire, the view i
   assert.match(text, /^ {2}mode: split$/m);
   assert.match(text, /^ {2}last reload: rejected 1m 0s ago \(SIGHUP\)$/m);
   assert.match(text, /^ {4}0\.0\.0\.0\/0 +link#7 +wg0 #7 +table 51820 +- +tunnel +2x, last 5s ago$/m);
-  assert.match(text, /^ {2}rules \(1\):\n {4}priority +from +table\n {4}10000 +10\.0\.0\.2 +51820$/m);
+  assert.match(text, /^ {2}rules \(1\):\n {4}priority +family +rule\n {4}10000 +inet +from 10\.0\.0\.2 lookup 51820$/m);
   assert.equal(duration(3 * 86400 + 5 * 3600 + 7), '3d 5h');
   assert.equal(duration(59), '59s');
 });
