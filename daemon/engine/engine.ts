@@ -353,8 +353,8 @@ export class Engine {
     this.status.converged({
       tunnel: { name: tunnel.name, index: tunnel.index, addresses: tunnel.addresses },
       physicalDefaults: facts.physicalDefaults,
-      installed: this.installed.values(),
-      rules: plan.desired.actions.flatMap((a) => (a.kind === 'add-rule' ? [a.rule] : [])),
+      installed: this.installed,
+      actions: plan.desired.actions,
       moved: this.journal.moved,
     });
     if (reason === 'periodic' && changes > 0) this.log.warn({ changes }, 'periodic reconcile found drift and repaired it');
@@ -645,7 +645,7 @@ export class Engine {
     // A new reason (the interface appeared but has no address yet) is a new line, and status shows it.
     if (this.state !== 'waiting' || note !== this.waitingNote) this.setState('waiting', note);
     this.waitingNote = note;
-    this.status.converged({ tunnel: null, physicalDefaults: [], installed: [], rules: [], moved: this.journal.moved });
+    this.status.converged({ tunnel: null, physicalDefaults: [], installed: this.installed, actions: [], moved: this.journal.moved });
     this.startWaitPoll();
   }
 

@@ -9,6 +9,7 @@
  */
 import type { Route, Rule } from '../model/route.js';
 import { gatewayText, routeKey } from '../model/route.js';
+import type { Action } from '../plan/actions.js';
 import type { PhysicalDefault } from '../plan/facts.js';
 
 /** The counters the engine keeps; every one only grows while the daemon runs. */
@@ -58,12 +59,17 @@ export interface StatusEngineView {
   counters: StatusCounters;
 }
 
-/** What the engine knows after a run. */
+/**
+ * What the engine knows after a run. `installed` and `actions` are the engine's own
+ * (read, never copied, when status asks), so a run costs the board nothing per route.
+ */
 export interface Converged {
   tunnel: { name: string; index: number; addresses: string[] } | null;
   physicalDefaults: readonly PhysicalDefault[];
-  installed: Iterable<Route>;
-  rules: Iterable<Rule>;
+  /** Our routes in the table, by key: the engine's live map (repairs between runs show too). */
+  installed: ReadonlyMap<string, Route>;
+  /** The plan's actions (its rules are read from them). */
+  actions: readonly Action[];
   moved: readonly Route[];
 }
 
@@ -75,7 +81,7 @@ export class StatusBoard {
   private state = 'starting';
   private why: string | null = null;
   private since: number;
-  private last: Converged = { tunnel: null, physicalDefaults: [], installed: [], rules: [], moved: [] };
+  private last: Converged = { tunnel: null, physicalDefaults: [], installed: new Map(), actions: [], moved: [] };
   private readonly repairs = new Map<string, { count: number; at: number }>();
   private readonly episodes = new Map<string, { destination: string | null; until: number }>();
   private readonly counters: StatusCounters = { reconciles: 0, repairs: 0, foreignChanges: 0, overflows: 0, malformed: 0 };
@@ -110,10 +116,11 @@ export class StatusBoard {
     this.episodes.set(key, { destination, until: this.now() + waitMs });
   }
 
-  /** The end of a reconcile run: what is installed now. Copies the lists it keeps. */
+  /** The end of a reconcile run: what is installed now. */
   converged(view: Converged): void {
     this.counters.reconciles++;
-    this.last = { ...view, installed: [...view.installed], rules: [...view.rules], moved: [...view.moved], physicalDefaults: [...view.physicalDefaults] };
+    // The journal replaces its list as it changes; a copy of the few moved routes keeps this run's.
+    this.last = { ...view, moved: [...view.moved] };
   }
 
   snapshot(): StatusEngineView {
@@ -127,11 +134,11 @@ export class StatusBoard {
       since: iso(this.since),
       tunnel: this.last.tunnel,
       physicalGateways: this.last.physicalDefaults.map((d) => ({ family: d.family, gateway: d.gateway, interface: d.interface, index: d.index })),
-      routes: [...this.last.installed].map((r) => {
+      routes: [...this.last.installed.values()].map((r) => {
         const repaired = this.repairs.get(routeKey(r));
         return { ...place(r), origin: r.origin, lastRepairedAt: repaired ? iso(repaired.at) : null, repairs: repaired?.count ?? 0 };
       }),
-      rules: [...this.last.rules],
+      rules: this.last.tunnel === null ? [] : this.last.actions.flatMap((a) => (a.kind === 'add-rule' ? [{ ...a.rule }] : [])),
       moved: this.last.moved.map(place),
       flapping: [...this.episodes].map(([key, e]) => ({ key, destination: e.destination, backingOffUntil: iso(e.until) })),
       counters: { ...this.counters },

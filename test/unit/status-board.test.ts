@@ -16,8 +16,10 @@ test('board: repairs are counted per route, back-off episodes expire, the view i
   const def = route('0.0.0.0/0', 'tunnel', { link: 7 });
   const installed = new Map([['a', def]]);
   board.setState('installed', null);
-  board.converged({ tunnel: { name: 'wg0', index: 7, addresses: ['10.0.0.2/32'] }, physicalDefaults: [{ family: 'inet', gateway: '192.168.1.1', interface: 'eth0', index: 2 }], installed: installed.values(), rules: [{ family: 'inet', priority: 10000, from: '10.0.0.2', table: 51820 }], moved: [] });
-  installed.clear();
+  const rule = { family: 'inet' as const, priority: 10000, from: '10.0.0.2', table: 51820 };
+  board.converged({ tunnel: { name: 'wg0', index: 7, addresses: ['10.0.0.2/32'] }, physicalDefaults: [{ family: 'inet', gateway: '192.168.1.1', interface: 'eth0', index: 2 }], installed, actions: [{ kind: 'add-rule', rule, reverse: [] }], moved: [] });
+  const other = route('10.9.0.0/16', 'tunnel', { link: 7 });
+  installed.set('b', other);
   now += 1000;
   board.repaired(def);
   board.repaired(def);
@@ -25,7 +27,8 @@ test('board: repairs are counted per route, back-off episodes expire, the view i
   board.backingOff('k', '0.0.0.0/0', 5000);
 
   const view = board.snapshot();
-  assert.equal(view.routes.length, 1, 'a later change to the engine map does not reach the view');
+  assert.equal(view.routes.length, 2, 'the view reads the engine\'s map when asked: a repair between runs shows');
+  installed.delete('b');
   assert.equal(view.routes[0]?.repairs, 2);
   assert.equal(view.routes[0]?.lastRepairedAt, '2026-11-29T12:00:01.000Z');
   assert.equal(view.routes[0]?.gateway, 'link#7');
