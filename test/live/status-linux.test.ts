@@ -75,6 +75,12 @@ test('status: text and JSON from a running daemon, repairs counted, the socket r
     assert.equal(doc.counters.repairs, 0);
     assert.equal(doc.pid, d.child.pid);
 
+    // Asking never makes the daemon do anything: no reconcile, not a log line.
+    const lines = d.lines.length;
+    for (let i = 0; i < 20; i++) statusJson(d.runDir, 'office');
+    assert.equal(statusJson(d.runDir, 'office').counters.reconciles, doc.counters.reconciles);
+    assert.equal(d.lines.length, lines);
+
     const mark = d.lines.length;
     ns.ip('route', 'del', 'default', 'dev', 'tun0');
     await d.waitFor((l) => l.action === 'restore' && l.destination === '0.0.0.0/0', 5000, mark);
