@@ -119,23 +119,27 @@ const PACKAGE_PARTS = ['package.json', 'LICENSE', 'README.md', 'dist/daemon', 'd
 
 /**
  * The production dependency closure: every package reachable from package.json's
- * dependencies, resolved the way Node resolves them (nested node_modules first, then up).
+ * dependencies, resolved the way Node resolves them (nested node_modules first, then up,
+ * past the package itself when it is installed inside a project that hoisted them). Each
+ * comes with where it goes in the copy: hoisted packages land in the copy's own node_modules.
  */
-export function dependencyFolders(root = PACKAGE_ROOT): string[] {
-  const found = new Set<string>();
+export function dependencyFolders(root = PACKAGE_ROOT): Array<{ source: string; target: string }> {
+  const found = new Map<string, string>();
   const missing: string[] = [];
   const visit = (from: string, name: string, optional: boolean): void => {
     for (let dir = from; ; dir = climb(dir)) {
       const candidate = join(dir, 'node_modules', name);
       if (existsSync(join(candidate, 'package.json'))) {
         if (found.has(candidate)) return;
-        found.add(candidate);
+        // Under the package: the same place in the copy. Above it (hoisted): the copy's node_modules.
+        const base = candidate.startsWith(`${root}/`) ? root : dir;
+        found.set(candidate, candidate.slice(base.length + 1));
         const pkg = JSON.parse(readFileSync(join(candidate, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
         for (const dep of Object.keys(pkg.dependencies ?? {})) visit(candidate, dep, false);
         for (const dep of Object.keys(pkg.optionalDependencies ?? {})) visit(candidate, dep, true);
         return;
       }
-      if (dir === root) {
+      if (dirname(dir) === dir) {
         // An optional dependency may be absent; a regular one would make the copy fail at run time.
         if (!optional) missing.push(name);
         return;
@@ -145,7 +149,7 @@ export function dependencyFolders(root = PACKAGE_ROOT): string[] {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   for (const dep of Object.keys(pkg.dependencies ?? {})) visit(root, dep, false);
   if (missing.length) throw new Error(`dependencies not installed: ${missing.join(', ')} (run npm ci)`);
-  return [...found].map((f) => f.slice(root.length + 1)).sort();
+  return [...found].map(([source, target]) => ({ source, target })).sort((a, b) => a.target.localeCompare(b.target));
 }
 
 /** From …/node_modules/a/node_modules/b to …/node_modules/a, the next place Node looks. */
@@ -167,14 +171,14 @@ export function copyPackageStep(ctx: StepContext, target: string, source = PACKA
       const building = `${dest}.tunroute-${process.pid}.new`;
       rmSync(building, { recursive: true, force: true });
       mkdirSync(building, { recursive: true, mode: 0o755 });
-      for (const part of [...PACKAGE_PARTS, ...dependencyFolders(source)]) {
-        const from = join(source, part);
+      const parts = [...PACKAGE_PARTS.map((part) => ({ source: join(source, part), target: part })), ...dependencyFolders(source)];
+      for (const { source: from, target } of parts) {
         if (!existsSync(from)) {
-          if (part === 'LICENSE' || part === 'README.md') continue;
+          if (target === 'LICENSE' || target === 'README.md') continue;
           throw new Error(`${from} is missing (run npm ci && npm run build first)`);
         }
-        mkdirSync(dirname(join(building, part)), { recursive: true, mode: 0o755 });
-        cpSync(from, join(building, part), { recursive: true, dereference: true, filter: (f) => !f.endsWith('.map') && !f.includes('/.bin/') });
+        mkdirSync(dirname(join(building, target)), { recursive: true, mode: 0o755 });
+        cpSync(from, join(building, target), { recursive: true, dereference: true, filter: (f) => !f.endsWith('.map') && !f.includes('/.bin/') });
       }
       rootOwned(building);
       const old = `${dest}.tunroute-${process.pid}.old`;
