@@ -53,6 +53,8 @@ export interface DaemonOptions {
   peers?: { directory?: string; owner?: number; resolveHost?: ResolveHost; waitBudgetMs?: number };
   /** Where the status socket goes (`<runDir>/<name>.sock`); none when unset (tests of the engine). */
   runDir?: string;
+  /** Called when a stop by signal could not restore the table (before exiting 1). */
+  onUncleanStop?: () => void;
 }
 
 export class Daemon {
@@ -244,10 +246,14 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       if (signals > 1) {
         // The journal is written before every change, so it already holds what is left.
         daemon.log.warn({ signal }, 'second signal during cleanup: exiting now; `tunroute restore` finishes the cleanup');
+        options.onUncleanStop?.();
         daemon.abort().finally(() => process.exit(EXIT_CODES.FAILURE));
         return;
       }
-      void daemon.stop(signal).then(resolve);
+      void daemon.stop(signal).then((code) => {
+        if (code !== EXIT_CODES.OK) options.onUncleanStop?.();
+        resolve(code);
+      });
     };
     const onHup = (): void => void daemon.reload('SIGHUP');
     process.on('SIGTERM', onStop);

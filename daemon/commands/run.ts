@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { runDaemon } from '../daemon.js';
 import { UsageError } from '../errors.js';
+import { LAUNCHD_LABEL_ENV, leaveStopMarker, takeStopMarker } from '../service/stop-marker.js';
 import { RUN_DIR } from '../status/socket.js';
 import { defaultLogFormat, LOG_FORMATS, LOG_LEVELS, LogFile, type LogFormat } from '../logger.js';
 
@@ -42,6 +43,16 @@ export async function main(args: string[]): Promise<number> {
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const format = values['log-format'] ?? process.env.TUNROUTE_LOG_FORMAT ?? defaultLogFormat();
   if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`);
+  const runDir = values['run-dir'] ?? RUN_DIR;
+  const profilePath = positionals[0] as string;
+  // Under launchd: the previous stop could not finish its cleanup, and launchd restarted us
+  // because of that. Finish the cleanup and stay stopped, as the user asked (service/stop-marker.ts).
+  const label = process.env[LAUNCHD_LABEL_ENV];
+  if (label !== undefined && takeStopMarker(runDir, label)) {
+    process.stdout.write(`tunroute run: the last stop of ${label} did not finish its cleanup; finishing it and staying stopped (launchctl kickstart system/${label} starts it again)\n`);
+    const { main: restore } = await import('./restore.js');
+    return restore([profilePath]);
+  }
   const logFile = values['log-file'] === undefined ? null : new LogFile(values['log-file']);
   const reopen = (): void => logFile?.reopen();
   if (logFile) process.on('SIGUSR2', reopen);
@@ -49,9 +60,10 @@ export async function main(args: string[]): Promise<number> {
     ...(logFile ? { logWrite: (line: string) => logFile.write(line), errorWrite: (line: string) => logFile.write(line) } : {}),
     // Under systemd, the one-line startup errors (a bad profile) are errors in the journal too.
     ...(!logFile && format === 'journal' ? { errorWrite: (line: string) => process.stderr.write(`<3>${line}`) } : {}),
-    profilePath: positionals[0] as string,
+    profilePath,
     ...(level !== undefined ? { logLevel: level as LevelWithSilent } : {}),
     logFormat: format as LogFormat,
-    runDir: values['run-dir'] ?? RUN_DIR,
+    runDir,
+    ...(label !== undefined ? { onUncleanStop: () => leaveStopMarker(runDir, label) } : {}),
   });
 }

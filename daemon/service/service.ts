@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import type { Platform, Profile } from '../profile/profile.js';
 import { defaultJournalPath } from '../profile/profile.js';
 import { RUN_DIR, pidFilePath } from '../status/socket.js';
+import { stopMarkerPath } from './stop-marker.js';
 import { commandStep, copyPackageStep, PACKAGE_ROOT, packageVersion, removeStep, under, writeFileStep, type Step, type StepContext } from './steps.js';
 
 export const DEFAULT_PREFIX = '/usr/local/lib/tunroute';
@@ -267,6 +268,8 @@ export function launchdInstallSteps(ctx: StepContext, req: InstallRequest): Step
   } else {
     steps.push(
       bootoutStep(label),
+      // Install means on: an unclean stop's marker would make the new job stay stopped.
+      removeStep(ctx, stopMarkerPath(RUN_DIR, label), 'the marker of an unclean stop, if any'),
       // A disabled job refuses to bootstrap (and stays off at boot); install means on.
       commandStep(ctx, ['launchctl', 'enable', `system/${label}`], 'allow it to run, now and at boot'),
       commandStep(ctx, ['launchctl', 'bootstrap', 'system', plistPath(name)], 'load and start it'),

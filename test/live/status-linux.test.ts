@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnlessLinuxRoot, withNetns, type Netns } from '../helpers/netns.js';
@@ -244,5 +244,35 @@ test('status: the policy strategy shows its table and its rules, and moves nothi
     assert.match(text.stdout, /lookup 51820/);
     d.signal('SIGTERM');
     assert.equal(await d.exited, 0);
+  });
+});
+
+test('under launchd, the run after an unclean stop only finishes the cleanup and exits 0, so KeepAlive leaves the tunnel stopped', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('unclean', async (ns) => {
+    setUpMachine(ns);
+    const before = ns.ip('route', 'show', 'table', 'all');
+    const { path } = writeProfile(PROFILE);
+    const env = { TUNROUTE_LAUNCHD_LABEL: 'org.tunroute.office' };
+    const first = new DaemonProcess({ spawn: (cmd, args) => ns.spawn(cmd, args, { env: { ...process.env, ...env } }) }, ['run', path]);
+    await first.waitForState('installed');
+    // What an unclean stop leaves: routes still in place (here a SIGKILL) and the marker.
+    first.signal('SIGKILL');
+    await first.exited;
+    const marker = join(first.runDir, 'org.tunroute.office.stopped');
+    writeFileSync(marker, '1\n');
+    assert.notEqual(ns.ip('route', 'show', 'table', 'all'), before);
+
+    const restart = new DaemonProcess({ spawn: (cmd, args) => ns.spawn(cmd, args, { env: { ...process.env, ...env } }) }, ['run', path, '--run-dir', first.runDir]);
+    assert.equal(await restart.exited, 0, restart.stderr);
+    assert.equal(ns.ip('route', 'show', 'table', 'all'), before, 'the cleanup is finished');
+    assert.equal(existsSync(marker), false, 'the marker is used once');
+    assert.ok(restart.lines.some((l) => String(l.msg).includes('did not finish its cleanup; finishing it and staying stopped')), restart.tail());
+
+    const next = new DaemonProcess({ spawn: (cmd, args) => ns.spawn(cmd, args, { env: { ...process.env, ...env } }) }, ['run', path, '--run-dir', first.runDir]);
+    await next.waitForState('installed');
+    next.signal('SIGTERM');
+    assert.equal(await next.exited, 0);
+    assert.equal(existsSync(marker), false, 'a clean stop leaves no marker');
   });
 });

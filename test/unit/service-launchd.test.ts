@@ -39,6 +39,7 @@ test('plist values are escaped: paths with &, <, quotes and spaces come back exa
   assert.doesNotMatch(xml.replace(/<!--[\s\S]*?-->/g, ''), /&(?!amp;|lt;|gt;|quot;|apos;)/, 'no bare &');
   const strings = plistStrings(xml);
   assert.deepEqual(strings.slice(0, 7), ['org.tunroute.office', odd, '/opt/t & t/dist/daemon/cli.js', 'run', '--log-file', '/var/log/tunroute/office.log', '/usr/local/etc/tunroute/office.yaml']);
+  assert.match(xml, /<key>TUNROUTE_LAUNCHD_LABEL<\/key>\s*<string>org\.tunroute\.office<\/string>/, 'the daemon knows its job, for the unclean-stop marker');
   assert.equal(plistEscape('a&b<c>'), 'a&amp;b&lt;c&gt;');
   if (spawnSync('sh', ['-c', 'command -v plutil']).status === 0) {
     // On the Mac CI job: Apple's own parser agrees.
@@ -68,6 +69,7 @@ test('install-service --os darwin --dry-run: copy, profile, schema, newsyslog, p
     /^would write \/etc\/newsyslog\.d\/org\.tunroute\.office\.conf /,
     /^would write \/Library\/LaunchDaemons\/org\.tunroute\.office\.plist \(the LaunchDaemon org\.tunroute\.office, root, 0644\)/,
     /^would run launchctl bootout system\/org\.tunroute\.office, and wait until it has exited/,
+    /^would remove \/var\/run\/tunroute\/org\.tunroute\.office\.stopped \(the marker of an unclean stop, if any\)/,
     /^would run launchctl enable system\/org\.tunroute\.office /,
     /^would run launchctl bootstrap system \/Library\/LaunchDaemons\/org\.tunroute\.office\.plist /,
   ];
