@@ -19,8 +19,13 @@ export function stopMarkerPath(runDir: string, label: string): string {
   return join(runDir, `${label}.stopped`);
 }
 
+/** Never throws: it runs on the way out, and the exit status must still be reported. */
 export function leaveStopMarker(runDir: string, label: string): void {
-  writeFileSync(stopMarkerPath(runDir, label), `${process.pid}\n`, { mode: 0o600 });
+  try {
+    writeFileSync(stopMarkerPath(runDir, label), `${process.pid}\n`, { mode: 0o600 });
+  } catch (e) {
+    process.stderr.write(`tunroute run: cannot leave the unclean-stop marker (${e instanceof Error ? e.message : String(e)}); launchd may restart the tunnel\n`);
+  }
 }
 
 /** True (and the marker removed) when the previous run of this job stopped unclean. */
