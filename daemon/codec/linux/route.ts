@@ -8,6 +8,7 @@ import { applyPrefix, parseCidr, parseIp } from '../../model/ip.js';
 import { LAYOUT, RT_SCOPE, RT_TABLE, RTA, RTAX, RTM, RTN, RTPROT, TUNROUTE_RTPROT } from './constants.js';
 import { familyNumber } from './names.js';
 import {
+  Attributes,
   attrAddress,
   attrU32,
   encodeMessage,
@@ -19,6 +20,8 @@ import {
 } from './netlink.js';
 
 const RTMSG = LAYOUT.rtmsg;
+
+const SCRATCH = new Attributes(new ByteReader(new Uint8Array(0)));
 
 /** The metrics of every route without RTA_METRICS: one shared empty map (most notifications have none). */
 const NO_METRICS: ReadonlyMap<number, number> = new Map<number, number>();
@@ -61,7 +64,9 @@ export function decodeRouteBody(r: ByteReader, _header: NlHeader): RouteBody {
   const family = r.u8(at + f.rtm_family.offset, 'rtm_family');
   const dstLen = r.u8(at + f.rtm_dst_len.offset, 'rtm_dst_len');
   const srcLen = r.u8(at + f.rtm_src_len.offset, 'rtm_src_len');
-  const attrs = readAttributes(r, at + RTMSG.size);
+  // One table reused for every route message: decoding is synchronous and the table never
+  // leaves this function (readers made from it are, but they hold their own offsets).
+  const attrs = readAttributes(r, at + RTMSG.size, SCRATCH);
 
   const dst = attrAddress(attrs, RTA.RTA_DST.value, family, 'RTA_DST') ?? zeroAddress(family);
   const src = attrAddress(attrs, RTA.RTA_SRC.value, family, 'RTA_SRC');
