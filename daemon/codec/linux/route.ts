@@ -57,8 +57,12 @@ export interface RouteBody {
   multipath: Uint8Array | null;
 }
 
-/** Decodes the rtmsg and attributes of one message (`r` spans exactly nlmsg_len bytes). */
-export function decodeRouteBody(r: ByteReader, _header: NlHeader): RouteBody {
+/**
+ * Decodes one route message (`r` spans exactly nlmsg_len bytes): the rtmsg and attributes,
+ * with the kind, header and type name the walk gives it, built as one object literal (route
+ * notifications are what a busy table sends most).
+ */
+export function decodeRouteMessage(r: ByteReader, header: NlHeader, typeName: string): RouteBody & { kind: 'route'; header: NlHeader; typeName: string } {
   const at = LAYOUT.nlmsghdr.size;
   const f = RTMSG.fields;
   const family = r.u8(at + f.rtm_family.offset, 'rtm_family');
@@ -82,6 +86,9 @@ export function decodeRouteBody(r: ByteReader, _header: NlHeader): RouteBody {
   }
   const multipath = attrs.get(RTA.RTA_MULTIPATH.value);
   return {
+    kind: 'route',
+    header,
+    typeName,
     family,
     dstLen,
     srcLen,
