@@ -22,6 +22,8 @@ const LOCAL = RT_TABLE.RT_TABLE_LOCAL.value;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const REQUEST_TIMEOUT_MS = 5000;
+/** What a request answered by its ack alone resolves with (shared: nobody adds to it). */
+const NO_MESSAGES: LinuxMessage[] = Object.freeze([]) as unknown as LinuxMessage[];
 
 /** The rtnetlink groups tunroute listens to: links, addresses, routes and rules, both families. */
 export const LISTEN_GROUPS = [
@@ -39,7 +41,8 @@ interface Pending {
   reject: (error: Error) => void;
   /** When the request times out (performance.now()). */
   deadline: number;
-  collected: LinuxMessage[];
+  /** A dump's messages so far; null until the first (a write's only reply is its ack). */
+  collected: LinuxMessage[] | null;
 }
 
 export interface LinuxBackendOptions {
@@ -100,7 +103,7 @@ export class LinuxBackend implements Backend {
     if (!socket) return Promise.reject(new Error('the netlink socket is not open'));
     const seq = this.nextSeq();
     return new Promise<LinuxMessage[]>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: [] });
+      this.pending.set(seq, { resolve, reject, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: null });
       this.armTimeout();
       try {
         socket.send(encode(seq));
@@ -143,10 +146,10 @@ export class LinuxBackend implements Backend {
         if (message.kind === 'error' && message.errno !== 0) {
           p.reject(systemError(message.errno, message.code ?? `errno ${message.errno}`, 'netlink', message.extMessage ?? message.requestTypeName));
         } else {
-          p.resolve(p.collected);
+          p.resolve(p.collected ?? NO_MESSAGES);
         }
       } else {
-        p.collected.push(message);
+        (p.collected ??= []).push(message);
       }
     }
     // Nothing in flight: no timer keeps the process awake.

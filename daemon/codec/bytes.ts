@@ -37,7 +37,8 @@ export class ByteReader {
   }
 
   private check(offset: number, size: number, what: string): void {
-    if (!(offset >= 0 && offset + size <= this.length && offset === Math.floor(offset))) {
+    // `offset >>> 0 === offset`: a whole number in range, without a Math call on the hot path.
+    if (!(offset >>> 0 === offset && offset + size <= this.length)) {
       throw new DecodeError(this.base + Math.max(0, offset), `${what}: needs ${size} byte(s), ${Math.max(0, this.length - offset)} left`);
     }
   }

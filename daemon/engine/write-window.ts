@@ -10,7 +10,8 @@
 export class WriteWindow {
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
-  private readonly running = new Set<Promise<void>>();
+  /** drain() callers waiting for the window to empty. */
+  private readonly idle: Array<() => void> = [];
   private failure: { error: unknown } | null = null;
 
   readonly limit: number;
@@ -27,21 +28,25 @@ export class WriteWindow {
   async start(task: () => Promise<void>): Promise<void> {
     while (this.inFlight >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight++;
-    const run = task()
-      .catch((error: unknown) => {
-        this.failure ??= { error };
-      })
-      .finally(() => {
-        this.inFlight--;
-        this.running.delete(run);
-        this.waiting.shift()?.();
-      });
-    this.running.add(run);
+    void this.settle(task);
+  }
+
+  /** Runs one task to its end: one promise per task, however it ends. */
+  private async settle(task: () => Promise<void>): Promise<void> {
+    try {
+      await task();
+    } catch (error) {
+      this.failure ??= { error };
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+      if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
   }
 
   /** Waits for every started task; rethrows the first failure since the last drain. */
   async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running]);
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     const failure = this.failure;
     this.failure = null;
     if (failure) throw failure.error;

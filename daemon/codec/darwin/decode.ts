@@ -168,14 +168,15 @@ function readMetrics(r: ByteReader, at: number): RouteMetrics {
 }
 
 /** Decodes the slots; masks go by `maskFamily(addrs)` so they never depend on their own family byte. */
-const ADDRESS_SLOTS = ['dst', 'gateway', 'ifp', 'ifa', 'author', 'brd'] as const;
-
 function decodeAddrs(slots: Partial<Record<SlotName, RawSlot>>, maskFamily: (a: Addrs) => IpFamily | null): Addrs {
+  // One named store per slot (not addrs[name] in a loop), so the objects share a few shapes.
   const addrs: Addrs = {};
-  for (const name of ADDRESS_SLOTS) {
-    const slot = slots[name];
-    if (slot !== undefined) addrs[name] = decodeSockaddr(slot);
-  }
+  if (slots.dst !== undefined) addrs.dst = decodeSockaddr(slots.dst);
+  if (slots.gateway !== undefined) addrs.gateway = decodeSockaddr(slots.gateway);
+  if (slots.ifp !== undefined) addrs.ifp = decodeSockaddr(slots.ifp);
+  if (slots.ifa !== undefined) addrs.ifa = decodeSockaddr(slots.ifa);
+  if (slots.author !== undefined) addrs.author = decodeSockaddr(slots.author);
+  if (slots.brd !== undefined) addrs.brd = decodeSockaddr(slots.brd);
   const family = maskFamily(addrs);
   if (slots.netmask !== undefined) addrs.netmask = decodeMask(slots.netmask, family);
   if (slots.genmask !== undefined) addrs.genmask = decodeMask(slots.genmask, family);
@@ -191,12 +192,18 @@ function routeDestination(addrs: Addrs, slot: RawSlot | undefined, flags: number
   if (dst === undefined || slot === undefined) return null;
   let family: IpFamily;
   let bytes: Uint8Array;
-  if (dst.family === 'inet' || dst.family === 'inet6') {
-    family = dst.family;
-    bytes = dst.family === 'inet' ? inetBytes(slot.bytes) : parseIp(dst.address).bytes;
+  // Where the address starts in `bytes`: sin_addr sits at 4 in a sockaddr_in, read in place.
+  let at = 0;
+  if (dst.family === 'inet') {
+    family = 'inet';
+    bytes = slot.bytes;
+    at = 4;
+  } else if (dst.family === 'inet6') {
+    family = 'inet6';
+    bytes = parseIp(dst.address).bytes;
   } else if (dst.family === 'empty') {
     family = 'inet';
-    bytes = new Uint8Array(4);
+    bytes = ZERO_INET;
   } else {
     return null;
   }
@@ -212,18 +219,14 @@ function routeDestination(addrs: Addrs, slot: RawSlot | undefined, flags: number
   }
   if (family === 'inet') {
     // IPv4, the common case: masked as a 32-bit number, no mask array.
-    const value = ((((bytes[0] as number) << 24) | ((bytes[1] as number) << 16) | ((bytes[2] as number) << 8) | (bytes[3] as number)) & (prefix === 0 ? 0 : -1 << (32 - prefix))) >>> 0;
+    // Bytes past a short sa_len read as zero, as the kernel fills them.
+    const value = ((((bytes[at] ?? 0) << 24) | ((bytes[at + 1] ?? 0) << 16) | ((bytes[at + 2] ?? 0) << 8) | (bytes[at + 3] ?? 0)) & (prefix === 0 ? 0 : -1 << (32 - prefix))) >>> 0;
     return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}/${prefix}`;
   }
   return `${formatIp(family, applyPrefix(bytes, prefix))}/${prefix}`;
 }
 
-/** sin_addr of a sockaddr_in's bytes (zero past a short sa_len). */
-function inetBytes(sockaddr: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4 && 4 + i < sockaddr.length; i++) out[i] = sockaddr[4 + i] as number;
-  return out;
-}
+const ZERO_INET = new Uint8Array(4);
 
 const routeMaskFamily = (a: Addrs): IpFamily | null => (a.dst?.family === 'empty' ? 'inet' : ipFamily(a.dst));
 

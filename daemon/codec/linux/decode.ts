@@ -12,7 +12,7 @@ import { decodeAddressBody, type AddressBody } from './address.js';
 import { decodeLinkBody, type LinkBody } from './link.js';
 import { messageTypeName } from './names.js';
 import { decodeDoneBody, decodeErrorBody, readHeader, type DoneBody, type ErrorBody, type NlHeader } from './netlink.js';
-import { decodeRouteBody, type RouteBody } from './route.js';
+import { decodeRouteMessage, type RouteBody } from './route.js';
 import { decodeRuleBody, type RuleBody } from './rule.js';
 
 interface Base {
@@ -67,7 +67,7 @@ function message<K extends LinuxMessage['kind'], B extends object>(body: B, kind
   return m;
 }
 
-const route: Decoder = { body: { name: 'rtmsg', size: LAYOUT.rtmsg.size }, decode: (r, header, typeName) => message(decodeRouteBody(r, header), 'route', header, typeName) };
+const route: Decoder = { body: { name: 'rtmsg', size: LAYOUT.rtmsg.size }, decode: decodeRouteMessage };
 const link: Decoder = { body: { name: 'ifinfomsg', size: LAYOUT.ifinfomsg.size }, decode: (r, header, typeName) => message(decodeLinkBody(r, header), 'link', header, typeName) };
 const address: Decoder = { body: { name: 'ifaddrmsg', size: LAYOUT.ifaddrmsg.size }, decode: (r, header, typeName) => message(decodeAddressBody(r, header), 'address', header, typeName) };
 const rule: Decoder = { body: { name: 'fib_rule_hdr', size: LAYOUT.fib_rule_hdr.size }, decode: (r, header, typeName) => message(decodeRuleBody(r, header), 'rule', header, typeName) };

@@ -46,7 +46,7 @@ export function readHeader(r: ByteReader, offset = 0): NlHeader {
  * for the rest.
  */
 export class Attributes {
-  private readonly r: ByteReader;
+  private r: ByteReader;
   /** By type: the payload's offset in `r`, and its length. */
   private readonly offsets: number[] = [];
   private readonly lengths: number[] = [];
@@ -54,6 +54,13 @@ export class Attributes {
   private readonly types: number[] = [];
 
   constructor(r: ByteReader) {
+    this.r = r;
+  }
+
+  /** @internal Empties the table for another list (a decoder's scratch table, reused per message). */
+  reset(r: ByteReader): void {
+    for (const type of this.types) this.offsets[type] = undefined as unknown as number;
+    this.types.length = 0;
     this.r = r;
   }
 
@@ -101,8 +108,9 @@ export class Attributes {
  * header or running past the end is an error; a tail too short for a header is ignored,
  * as the kernel does.
  */
-export function readAttributes(r: ByteReader, start: number): Attributes {
-  const attrs = new Attributes(r);
+export function readAttributes(r: ByteReader, start: number, into?: Attributes): Attributes {
+  const attrs = into ?? new Attributes(r);
+  if (into) into.reset(r);
   let pos = start;
   while (pos + RTATTR.size <= r.length) {
     const len = r.u16(pos + RTATTR.fields.rta_len.offset, 'rta_len');

@@ -8,6 +8,7 @@ import { applyPrefix, parseCidr, parseIp } from '../../model/ip.js';
 import { LAYOUT, RT_SCOPE, RT_TABLE, RTA, RTAX, RTM, RTN, RTPROT, TUNROUTE_RTPROT } from './constants.js';
 import { familyNumber } from './names.js';
 import {
+  Attributes,
   attrAddress,
   attrU32,
   encodeMessage,
@@ -19,6 +20,8 @@ import {
 } from './netlink.js';
 
 const RTMSG = LAYOUT.rtmsg;
+
+const SCRATCH = new Attributes(new ByteReader(new Uint8Array(0)));
 
 /** The metrics of every route without RTA_METRICS: one shared empty map (most notifications have none). */
 const NO_METRICS: ReadonlyMap<number, number> = new Map<number, number>();
@@ -54,14 +57,20 @@ export interface RouteBody {
   multipath: Uint8Array | null;
 }
 
-/** Decodes the rtmsg and attributes of one message (`r` spans exactly nlmsg_len bytes). */
-export function decodeRouteBody(r: ByteReader, _header: NlHeader): RouteBody {
+/**
+ * Decodes one route message (`r` spans exactly nlmsg_len bytes): the rtmsg and attributes,
+ * with the kind, header and type name the walk gives it, built as one object literal (route
+ * notifications are what a busy table sends most).
+ */
+export function decodeRouteMessage(r: ByteReader, header: NlHeader, typeName: string): RouteBody & { kind: 'route'; header: NlHeader; typeName: string } {
   const at = LAYOUT.nlmsghdr.size;
   const f = RTMSG.fields;
   const family = r.u8(at + f.rtm_family.offset, 'rtm_family');
   const dstLen = r.u8(at + f.rtm_dst_len.offset, 'rtm_dst_len');
   const srcLen = r.u8(at + f.rtm_src_len.offset, 'rtm_src_len');
-  const attrs = readAttributes(r, at + RTMSG.size);
+  // One table reused for every route message: decoding is synchronous and the table never
+  // leaves this function (readers made from it are, but they hold their own offsets).
+  const attrs = readAttributes(r, at + RTMSG.size, SCRATCH);
 
   const dst = attrAddress(attrs, RTA.RTA_DST.value, family, 'RTA_DST') ?? zeroAddress(family);
   const src = attrAddress(attrs, RTA.RTA_SRC.value, family, 'RTA_SRC');
@@ -77,6 +86,9 @@ export function decodeRouteBody(r: ByteReader, _header: NlHeader): RouteBody {
   }
   const multipath = attrs.get(RTA.RTA_MULTIPATH.value);
   return {
+    kind: 'route',
+    header,
+    typeName,
     family,
     dstLen,
     srcLen,
