@@ -44,7 +44,7 @@ async function start(mac: MacScenario, body: string, uapi: FakeUapi, resolveHost
   if ('problems' in created) throw new Error(JSON.stringify(created.problems));
   const daemon = created.daemon;
   cleanups.push(() => daemon.abort());
-  const waitFor = (pred: (l: Log) => boolean, from = 0, ms = 5000): Promise<Log> =>
+  const waitFor = (pred: (l: Log) => boolean, from = 0, ms = 10_000): Promise<Log> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out; last log lines:\n${logs.slice(-12).map((l) => JSON.stringify(l)).join('\n')}`)), ms);
       const check = (): void => {
@@ -83,18 +83,18 @@ test('endpoints: auto (full): the endpoint route comes from the socket and follo
 
   let mark = h.logs.length;
   uapi.peers[0]!.endpoint = '198.51.100.2:51820';
-  await h.waitFor((l) => l.action === 'remove-stale' && l.destination === '198.51.100.1/32', mark, 4000);
+  await h.waitFor((l) => l.action === 'remove-stale' && l.destination === '198.51.100.1/32', mark, 10_000);
   assert.ok(h.index('add', '198.51.100.2/32', mark) >= 0 && h.index('add', '198.51.100.2/32', mark) < h.index('remove-stale', '198.51.100.1/32', mark), 'new route before the old goes');
   assert.deepEqual(h.endpointRoutes(), ['198.51.100.2 192.168.1.1 UGHS1']);
 
   mark = h.logs.length;
   uapi.peers.push({ publicKey: peerKey(2), endpoint: '[2001:db8::3]:51820', allowedIps: ['10.99.0.0/24'] }, { publicKey: peerKey(3), endpoint: '198.51.100.3:4500', allowedIps: [] });
-  await h.waitFor((l) => l.action === 'add' && l.destination === '198.51.100.3/32', mark, 4000);
+  await h.waitFor((l) => l.action === 'add' && l.destination === '198.51.100.3/32', mark, 10_000);
   assert.deepEqual(h.endpointRoutes(), ['198.51.100.2 192.168.1.1 UGHS1', '198.51.100.3 192.168.1.1 UGHS1'], 'IPv6 endpoints get no route while ipv6 is off');
 
   mark = h.logs.length;
   await uapi.restart([{ publicKey: peerKey(1), endpoint: '198.51.100.1:51820', allowedIps: ['0.0.0.0/0'] }]);
-  await h.waitFor((l) => l.action === 'remove-stale' && l.destination === '198.51.100.3/32', mark, 4000);
+  await h.waitFor((l) => l.action === 'remove-stale' && l.destination === '198.51.100.3/32', mark, 10_000);
   assert.deepEqual(h.endpointRoutes(), ['198.51.100.1 192.168.1.1 UGHS1'], 'the routes follow the new socket');
 
   assert.equal(await h.daemon.stop('SIGTERM'), 0);
@@ -112,9 +112,9 @@ test('routes: auto (split): allowed IPs are routed through the utun and changes 
 
   const mark = h.logs.length;
   uapi.peers[0]!.allowedIps = ['10.20.0.0/24', '10.22.0.0/24', '0.0.0.0/0'];
-  const warning = await h.waitFor((l) => typeof l.msg === 'string' && l.msg.includes('split mode refuses it'), mark, 4000);
+  const warning = await h.waitFor((l) => typeof l.msg === 'string' && l.msg.includes('split mode refuses it'), mark, 10_000);
   assert.match(String(warning.msg), /allows 0\.0\.0\.0\/0, the whole IPv4 internet: split mode refuses it, expected mode: full/);
-  await h.waitFor((l) => l.action === 'remove-stale' && l.destination === '10.21.0.0/24', mark, 4000);
+  await h.waitFor((l) => l.action === 'remove-stale' && l.destination === '10.21.0.0/24', mark, 10_000);
   assert.deepEqual(tunnelRoutes(), ['10.20/24 UCS1', '10.22/24 UCS1']);
   assert.equal(h.logs.slice(mark).filter((l) => l.destination === '10.20.0.0/24').length, 0, 'the unchanged route was not touched');
   assert.ok(!h.rows().some((r) => r.destination === 'default' && r.netif === 'utun7' && !r.flags.includes('I')), 'no unscoped default through the utun');
@@ -127,16 +127,16 @@ test('a stalled socket never holds the engine: routes are installed within the w
   const mac = seedMachine();
   const uapi = await fakeUapi([{ publicKey: peerKey(1), endpoint: '198.51.100.1:51820', allowedIps: [] }]);
   uapi.stall = true;
-  const started = Date.now();
   const h = await start(mac, 'mode: full\nendpoints: auto\n', uapi);
-  await h.waitFor((l) => l.state === 'installed');
-  assert.ok(Date.now() - started < 1500, `installed in ${Date.now() - started} ms`);
+  const installed = await h.waitFor((l) => l.state === 'installed');
   assert.deepEqual(h.endpointRoutes(), [], 'nothing read yet');
-  await h.waitFor((l) => l.msg === "peers: cannot read the tunnel's peers; keeping the last reading" && /no complete answer/.test(String(l.error)), 0, 5000);
+  const timedOut = await h.waitFor((l) => l.msg === "peers: cannot read the tunnel's peers; keeping the last reading" && /no complete answer/.test(String(l.error)));
+  // An order, not a stopwatch: the routes were in before the stalled read gave up (2 s).
+  assert.ok(h.logs.indexOf(installed) < h.logs.indexOf(timedOut), 'installed within the wait budget, not after the read timed out');
 
   let mark = h.logs.length;
   uapi.stall = false;
-  await h.waitFor((l) => l.action === 'add' && l.destination === '198.51.100.1/32', mark, 5000);
+  await h.waitFor((l) => l.action === 'add' && l.destination === '198.51.100.1/32', mark, 10_000);
   // Stalled again: the endpoint route stays (the last good reading), it is not pulled.
   mark = h.logs.length;
   uapi.stall = true;
@@ -177,14 +177,14 @@ test('reload: listed endpoints to endpoints: auto and back, applied as a diff', 
   let mark = h.logs.length;
   h.write('mode: full\nendpoints: [auto, 203.0.113.9]\n');
   await h.daemon.reload('test');
-  await h.waitFor((l) => l.action === 'add' && l.destination === '198.51.100.1/32', mark, 4000);
+  await h.waitFor((l) => l.action === 'add' && l.destination === '198.51.100.1/32', mark, 10_000);
   assert.deepEqual(h.endpointRoutes(), ['198.51.100.1 192.168.1.1 UGHS1', '203.0.113.9 192.168.1.1 UGHS1']);
   assert.equal(h.logs.slice(mark).filter((l) => l.destination === '0.0.0.0/0' && typeof l.action === 'string').length, 0, 'the tunnel routes were not touched');
 
   mark = h.logs.length;
   h.write('mode: full\nendpoints: auto\n');
   await h.daemon.reload('test');
-  await h.waitFor((l) => l.action === 'remove-stale' && l.destination === '203.0.113.9/32', mark, 4000);
+  await h.waitFor((l) => l.action === 'remove-stale' && l.destination === '203.0.113.9/32', mark, 10_000);
   assert.deepEqual(h.endpointRoutes(), ['198.51.100.1 192.168.1.1 UGHS1']);
 
   assert.equal(await h.daemon.stop('SIGTERM'), 0);
