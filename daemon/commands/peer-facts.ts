@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { parsePrefix } from '../profile/prefix.js';
 import type { Platform, Profile } from '../profile/profile.js';
 import { parseEndpoint } from '../profile/schema.js';
-import { peersOf, resolveWithSystem } from '../wireguard/peers.js';
+import { peersOf, RESOLVE_TIMEOUT_MS, resolveWithin, resolveWithSystem, type ResolveHost } from '../wireguard/peers.js';
 import { parseUapiEndpoint, uapiGet, uapiSocketPath, UapiError } from '../wireguard/uapi.js';
 import type { PeerFacts } from '../plan/facts.js';
 
@@ -38,13 +38,18 @@ export function peerFactsFromFlags(profile: Profile, endpoints: readonly string[
 }
 
 /** Reads the peers and resolves the host names once, as the daemon would now. */
-export async function readPeerFactsOnce(profile: Profile, os: Platform, interfaceName: string | null, options: { directory?: string; timeoutMs?: number } = {}): Promise<PeerFacts> {
+export async function readPeerFactsOnce(
+  profile: Profile,
+  os: Platform,
+  interfaceName: string | null,
+  options: { directory?: string; timeoutMs?: number; resolveHost?: ResolveHost; resolveTimeoutMs?: number } = {},
+): Promise<PeerFacts> {
   const hosts = await Promise.all(
     profile.wireguard.hosts.map(async (h) => {
       try {
-        return { name: h.name, addresses: [...new Set(await resolveWithSystem(h.name))].sort(), error: null };
+        return { name: h.name, addresses: await resolveWithin(options.resolveHost ?? resolveWithSystem, h.name, options.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS), error: null };
       } catch (e) {
-        return { name: h.name, addresses: [], error: (e as NodeJS.ErrnoException).code ?? String(e) };
+        return { name: h.name, addresses: [], error: (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e)) };
       }
     }),
   );

@@ -52,6 +52,16 @@ function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** How long one host name may take to resolve, in the daemon and in `plan` alike. */
+export const RESOLVE_TIMEOUT_MS = 5000;
+
+/** A host name's addresses, unique and sorted; rejects after `ms` (getaddrinfo may wait on dead DNS servers for much longer). */
+export async function resolveWithin(resolveHost: ResolveHost, name: string, ms: number): Promise<string[]> {
+  const addresses = [...new Set(await timeout(resolveHost(name), ms, name))].sort();
+  if (addresses.length === 0) throw new Error('no addresses');
+  return addresses;
+}
+
 const errorText = (e: unknown): string => (e instanceof UapiError ? e.message : e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e));
 
 export class PeerWatcher {
@@ -85,7 +95,7 @@ export class PeerWatcher {
     this.owner = o.owner ?? 0;
     this.requestTimeoutMs = o.requestTimeoutMs ?? 2000;
     this.waitBudgetMs = o.waitBudgetMs ?? 250;
-    this.resolveTimeoutMs = o.resolveTimeoutMs ?? 5000;
+    this.resolveTimeoutMs = o.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS;
     this.resolveHost = o.resolveHost ?? resolveWithSystem;
   }
 
@@ -225,9 +235,7 @@ export class PeerWatcher {
       this.options.hosts.map(async ({ name }) => {
         const before = this.hosts.get(name);
         try {
-          const found = await timeout(this.resolveHost(name), this.resolveTimeoutMs, name);
-          const addresses = [...new Set(found)].sort();
-          if (addresses.length === 0) throw new Error('no addresses');
+          const addresses = await resolveWithin(this.resolveHost, name, this.resolveTimeoutMs);
           if (before?.error) this.log.info({ host: name, addresses }, 'endpoint host name resolves again');
           this.hosts.set(name, { addresses, error: null });
         } catch (e) {

@@ -77,3 +77,22 @@ test('plan on this machine: a missing UAPI socket is named', (t) => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`^Peers: not read \\(/var/run/wireguard/${name}\\.sock: no such socket`));
 });
+
+test('plan resolves endpoint host names within a bound, as the daemon does: a resolver that never answers, or answers nothing, is a reason', async () => {
+  const { readPeerFactsOnce } = await import('../../daemon/commands/peer-facts.js');
+  const { validateProfileText } = await import('../../daemon/profile/validate.js');
+  const checked = validateProfileText('interface: {name: wg0}\nendpoints: [stuck.example.com, empty.example.com, vpn.example.com]\n', 'p.yaml', { platform: 'linux' });
+  assert.ok(checked.profile, JSON.stringify(checked.problems));
+  const answers: Record<string, () => Promise<string[]>> = {
+    // Never settles, and keeps the process busy as a pending getaddrinfo does.
+    'stuck.example.com': () => new Promise(() => void setTimeout(() => {}, 2000)),
+    'empty.example.com': async () => [],
+    'vpn.example.com': async () => ['198.51.100.9', '198.51.100.7', '198.51.100.9'],
+  };
+  const facts = await readPeerFactsOnce(checked.profile, 'linux', null, { resolveHost: (name) => (answers[name] as () => Promise<string[]>)(), resolveTimeoutMs: 100 });
+  assert.deepEqual(facts.hosts, [
+    { name: 'stuck.example.com', addresses: [], error: 'stuck.example.com: no answer within 100 ms' },
+    { name: 'empty.example.com', addresses: [], error: 'no addresses' },
+    { name: 'vpn.example.com', addresses: ['198.51.100.7', '198.51.100.9'], error: null },
+  ]);
+});
