@@ -134,6 +134,8 @@ test('fuzz: 20,000 mutated answers only ever throw UapiError', () => {
   const rand = mulberry32(0x0a91);
   const seeds = [THREE_PEERS, NO_PEERS, EINVAL, SET_OK];
   const alphabet = '=\n\r0123456789abcdef:[]%./-_ zErrnoe';
+  let refused = 0;
+  let parsed = 0;
   for (let n = 0; n < 20_000; n++) {
     let text = seeds[Math.floor(rand() * seeds.length)]!;
     const edits = 1 + Math.floor(rand() * 4);
@@ -147,10 +149,14 @@ test('fuzz: 20,000 mutated answers only ever throw UapiError', () => {
     }
     try {
       parseGetAnswer(text);
+      parsed++;
     } catch (e) {
       assert.ok(e instanceof UapiError, `case ${n}: ${JSON.stringify(text)} threw ${String(e)}`);
+      refused++;
     }
   }
+  // Both paths ran often: a mutation scheme that only ever parsed (or only ever hit one check) would prove nothing.
+  assert.ok(refused > 5_000 && parsed > 500, `${refused} refused, ${parsed} parsed`);
 });
 
 // ---- the client over a real socket --------------------------------------------------
