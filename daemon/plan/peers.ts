@@ -39,7 +39,8 @@ const shortKey = (hex: string): string => `${Buffer.from(hex, 'hex').toString('b
 /**
  * Every endpoint address the plan routes via the physical gateway: the listed ones, then
  * with `endpoints: auto` each peer's current endpoint, then the addresses the host names
- * resolved to. Each address once; the tunnel's own addresses never.
+ * resolved to. Each address once; never the tunnel's own addresses, link-local ones or the
+ * physical gateway itself (each a warning).
  */
 export function endpointAddresses(profile: Profile, facts: PlanFacts, warnings: string[], own: readonly string[] = []): PlannedEndpoint[] {
   const out: PlannedEndpoint[] = [];
