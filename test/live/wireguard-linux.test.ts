@@ -63,8 +63,12 @@ test('endpoints: auto: the endpoint route is read from wireguard-go and follows 
     // Roaming: the peer's endpoint moves; the new route comes before the old one goes.
     // A continuous ping (every 200 ms for 3 s) runs across the move. Until tunroute reads the
     // new endpoint (within the poll interval), wireguard-go's packets to it have no host
-    // route and follow the default into the tunnel, so pings sent in that gap are lost;
-    // every ping sent before the move and after the new route is in place gets its reply.
+    // route and follow the default into the tunnel, so pings sent in that gap are lost.
+    // Every ping sent before the move gets its reply, and traffic flows again afterwards (the
+    // ping below). Not every ping soon after the new route is guaranteed: the gap's looped
+    // packets (WireGuard inside WireGuard) reach the server once the route exists and roam
+    // its view of this client to 10.10.10.2 until the client's next direct packet (seen with
+    // `wg show` on the server), which on a loaded machine cost up to two seconds of pings.
     const pingStart = Date.now();
     const pinger = w.spawn('client', 'ping', ['-n', '-i', '0.2', '-c', '15', TARGET]);
     let pingOutput = '';
@@ -83,8 +87,8 @@ test('endpoints: auto: the endpoint route is read from wireguard-go and follows 
     const sentAt = (seq: number): number => pingStart + (seq - 1) * 200;
     const seqs = Array.from({ length: 15 }, (_, i) => i + 1);
     t.diagnostic(`continuous ping across the move: ${replied.size}/15 replies; lost ${seqs.filter((q) => !replied.has(q)).join(', ') || 'none'} (the route moved ${moved - roamed} ms after wg set)`);
-    for (const seq of seqs.filter((q) => sentAt(q) < roamed - 100 || sentAt(q) > moved + 300)) {
-      assert.ok(replied.has(seq), `ping ${seq}, sent ${sentAt(seq) - roamed} ms from the move, got its reply\n${pingOutput}`);
+    for (const seq of seqs.filter((q) => sentAt(q) < roamed - 100)) {
+      assert.ok(replied.has(seq), `ping ${seq}, sent ${sentAt(seq) - roamed} ms before the move, got its reply\n${pingOutput}`);
     }
     assert.ok(added >= 0 && added < logged(d, 'remove-stale', '198.51.100.1/32', mark), 'added the new endpoint route before removing the old one');
     assert.match(main(), endpointRoute('198.51.100.2'));
