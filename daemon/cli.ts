@@ -90,10 +90,22 @@ function parseArgsMessage(e: Error & { code: string }): string {
   return e.message;
 }
 
-// `tunroute plan … | head` closes the pipe early: that is the reader's choice, not an error.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(0);
-  throw e;
+// Output that cannot be written (a closed pipe: `tunroute plan | head`; a full disk) ends a
+// command with one line, never a stack trace. `run` contains its own log failures (logger.ts):
+// a daemon holding the routing table must not exit because its log reader went away.
+if (process.argv[2] !== 'run') {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    try {
+      const name = process.argv[2];
+      process.stderr.write(`tunroute${name !== undefined && name in COMMANDS ? ` ${name}` : ''}: cannot write the output (${e.code ?? e.message})\n`);
+    } catch {
+      // stderr is gone too
+    }
+    process.exit(e.code === 'EPIPE' ? 0 : EXIT.FAILURE);
+  });
+}
+process.stderr.on('error', () => {
+  // Nothing left to report to; the exit status still tells.
 });
 
 main(process.argv.slice(2)).then(

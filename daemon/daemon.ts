@@ -11,7 +11,10 @@ import type { NativeBinding } from '../native/index.js';
 import { loadNative } from '../native/index.js';
 import { createBackend } from './backends/index.js';
 import { Engine, type EngineState } from './engine/engine.js';
-import { Journal, logStaleEntries } from './engine/journal.js';
+import { Journal, JournalError, logStaleEntries } from './engine/journal.js';
+import { claimsOf, InstanceLock } from './instance-lock.js';
+import { STATE_DIR } from './profile/profile.js';
+import { TrustError } from './trust.js';
 import { createLogger, type LogFormat, type Logger } from './logger.js';
 import { createPolicy } from './policy.js';
 import { loadProfile } from './profile/load.js';
@@ -28,8 +31,10 @@ export const EXIT_CODES = {
   OK: 0,
   /** A runtime failure, or cleanup that did not finish in time (the journal keeps the rest). */
   FAILURE: 1,
-  /** EX_TEMPFAIL: another instance runs this profile; nothing was changed. */
+  /** EX_TEMPFAIL: this profile is already running (its lock or status socket is taken), or a running profile wants the same routes; nothing was changed. */
   BUSY: 75,
+  /** EX_NOPERM: `run` needs root. */
+  NOPERM: 77,
   /** EX_CONFIG: the profile has problems; nothing was changed. */
   CONFIG: 78,
 } as const;
@@ -55,6 +60,14 @@ export interface DaemonOptions {
   runDir?: string;
   /** Called when a stop by signal could not restore the table (before exiting 1). */
   onUncleanStop?: () => void;
+  /** Folders where other instances' lock files are looked for (default: the platform's state folder). */
+  stateDirs?: string[];
+}
+
+/** Why the daemon did not start, with its exit code. */
+export interface Refusal {
+  refused: string;
+  exitCode: number;
 }
 
 export class Daemon {
@@ -71,35 +84,54 @@ export class Daemon {
   private statusServer: StatusServer | null = null;
 
   private readonly native: NativeBinding;
+  private lock: InstanceLock;
+  private readonly journal: Journal;
 
-  private constructor(options: DaemonOptions, native: NativeBinding, profile: Profile, log: Logger, engine: Engine, peers: PeerWatcher) {
+  private constructor(options: DaemonOptions, native: NativeBinding, profile: Profile, log: Logger, engine: Engine, peers: PeerWatcher, lock: InstanceLock, journal: Journal) {
     this.options = options;
     this.peers = peers;
     this.native = native;
     this.profile = profile;
     this.log = log;
     this.engine = engine;
+    this.lock = lock;
+    this.journal = journal;
   }
 
   /** Validates the profile and builds the daemon; problems come back instead of a daemon. */
-  static create(options: DaemonOptions): { daemon: Daemon } | { problems: Problem[] } {
+  static create(options: DaemonOptions): { daemon: Daemon } | { problems: Problem[] } | Refusal {
     const native = options.native ?? loadNative();
     const loaded = loadOwnProfile(options, native);
     if (loaded.problems) return { problems: loaded.problems };
     const profile = loaded.profile;
+    // One daemon per profile, and none whose routes another running profile already claims.
+    let lock: InstanceLock;
+    try {
+      lock = acquireLock(profile, native, options);
+    } catch (e) {
+      if (e instanceof TrustError) return { refused: e.message, exitCode: EXIT_CODES.FAILURE };
+      return { refused: (e as Error).message, exitCode: (e as Error).name === 'LockHeldError' || (e as Error).name === 'ClaimConflictError' ? EXIT_CODES.BUSY : EXIT_CODES.FAILURE };
+    }
+    let journal: Journal;
+    try {
+      journal = Journal.load(profile.daemon.journal, profile.file, { name: profile.name, os: native.platform, ...(options.bootTime === undefined ? {} : { bootTime: options.bootTime }) });
+    } catch (e) {
+      lock.release();
+      if (e instanceof JournalError) return { refused: e.message, exitCode: EXIT_CODES.FAILURE };
+      throw e;
+    }
     const log = createLogger({
       level: options.logLevel ?? profile.daemon.logLevel,
       format: options.logFormat ?? 'json',
       ...(options.logWrite ? { write: options.logWrite } : {}),
     });
     const backend = createBackend(native, options.pid === undefined ? {} : { pid: options.pid });
-    const journal = Journal.load(profile.daemon.journal, profile.file, options.bootTime);
     logStaleEntries(journal, log);
     let engine: Engine | null = null;
     const peers = new PeerWatcher({ options: profile.wireguard, log, onChange: (why) => void engine?.trigger(why), ...options.peers });
     engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log, peers), status: new StatusBoard() });
     for (const w of loaded.warnings ?? []) log.warn({ warning: formatProblem(w) }, 'profile warning');
-    return { daemon: new Daemon(options, native, profile, log, engine, peers) };
+    return { daemon: new Daemon(options, native, profile, log, engine, peers, lock, journal) };
   }
 
   /** The tunnel's peers and endpoint host names as last read, cheap to call (the status socket); undefined when the profile uses neither. */
@@ -118,6 +150,7 @@ export class Daemon {
   async start(): Promise<void> {
     const p = this.profile;
     this.log.info({ profile: p.file, name: p.name, interface: p.interface, mode: p.mode, strategy: p.strategy }, 'starting');
+    if (this.lock.infoProblem) this.log.warn({ lock: this.lock.path }, this.lock.infoProblem);
     if (this.options.runDir !== undefined) {
       const server = new StatusServer(this.options.runDir, p.name, () => this.statusDocument());
       await server.listen(this.options.runDir);
@@ -133,6 +166,12 @@ export class Daemon {
     if (loaded.problems) {
       for (const problem of loaded.problems) this.log.error({ reason, problem: formatProblem(problem) }, 'profile has problems; keeping the running configuration');
       this.lastReload = { at: new Date().toISOString(), reason, result: 'rejected', problems: loaded.problems.map(formatProblem) };
+      return false;
+    }
+    const moved = this.moveState(loaded.profile);
+    if (moved !== null) {
+      this.log.error({ reason, problem: moved }, 'cannot apply the reloaded profile; keeping the running configuration');
+      this.lastReload = { at: new Date().toISOString(), reason, result: 'rejected', problems: [moved] };
       return false;
     }
     this.lastReload = { at: new Date().toISOString(), reason, result: 'applied', problems: [] };
@@ -162,6 +201,40 @@ export class Daemon {
       wireguard: statusWireGuard(this.peerFacts),
       ...this.engine.status.snapshot(),
     };
+  }
+
+  /**
+   * A reload may change `daemon.journal` (the journal and its lock move there, never left
+   * behind) or what the profile claims (checked against the other running profiles).
+   * Returns why it cannot be applied, or null.
+   */
+  private moveState(next: Profile): string | null {
+    const stateDirs = this.options.stateDirs ?? [STATE_DIR[this.native.platform]];
+    const info = { name: next.name, profile: next.file, claims: claimsOf(next, this.native.platform) };
+    if (next.daemon.journal === this.profile.daemon.journal) {
+      try {
+        this.lock.reclaim(info, stateDirs);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }
+    let lock: InstanceLock;
+    try {
+      lock = InstanceLock.acquire(next.daemon.journal, info, { flock: this.native.flock, stateDirs });
+    } catch (e) {
+      return `daemon.journal moved to ${next.daemon.journal}: ${(e as Error).message}`;
+    }
+    try {
+      this.journal.relocate(next.daemon.journal);
+    } catch (e) {
+      lock.release();
+      return `daemon.journal moved to ${next.daemon.journal}: ${(e as Error).message}`;
+    }
+    this.lock.release();
+    this.lock = lock;
+    this.log.info({ from: this.profile.daemon.journal, to: next.daemon.journal }, 'the journal moved with the profile');
+    return null;
   }
 
   private watchFiles(): void {
@@ -205,6 +278,8 @@ export class Daemon {
     await this.closeWatchers();
     await this.statusServer?.close();
     this.engine.halt();
+    // What a dying process's kernel would do: the next start may take the profile over.
+    this.lock.release();
   }
 
   /** Removes what tunroute added and restores what it moved; resolves with the exit code. */
@@ -214,9 +289,10 @@ export class Daemon {
         this.log.info({ signal }, 'stopping');
         await this.closeWatchers();
         const clean = await this.engine.stop(this.profile.daemon.shutdownTimeoutMs);
-        if (!clean) this.log.error({ journal: this.profile.daemon.journal }, 'cleanup did not finish in time; `tunroute restore` finishes it');
+        if (!clean) this.log.error({ journal: this.profile.daemon.journal }, this.engine.stopProblem ?? 'cleanup did not finish; `tunroute restore` finishes it');
         await this.statusServer?.close();
         this.log[clean ? 'info' : 'error']({ clean }, 'stopped');
+        this.lock.release();
         return clean ? EXIT_CODES.OK : EXIT_CODES.FAILURE;
       })();
     }
@@ -229,14 +305,30 @@ function loadOwnProfile(options: DaemonOptions, native: NativeBinding): ReturnTy
   return loadProfile(options.profilePath, { platform: native.platform, isRoot: options.isRoot ?? process.getuid?.() === 0 });
 }
 
+function acquireLock(profile: Profile, native: NativeBinding, options: DaemonOptions): InstanceLock {
+  return InstanceLock.acquire(profile.daemon.journal, { name: profile.name, profile: profile.file, claims: claimsOf(profile, native.platform) }, {
+    flock: native.flock,
+    stateDirs: options.stateDirs ?? [STATE_DIR[native.platform]],
+  });
+}
+
 /** `tunroute run`: runs until SIGTERM/SIGINT and returns the exit code. */
 export async function runDaemon(options: DaemonOptions): Promise<number> {
-  const errorWrite = options.errorWrite ?? ((line: string) => process.stderr.write(line));
+  const errorWrite = options.errorWrite ?? safeStderr;
+  // The table belongs to root: without it every write would fail with EPERM, one by one.
+  if (!(options.isRoot ?? process.geteuid?.() === 0)) {
+    errorWrite('tunroute run: needs root (it changes the routing table); run it as root or as the installed service\n');
+    return EXIT_CODES.NOPERM;
+  }
   const created = Daemon.create(options);
   if ('problems' in created) {
     for (const problem of created.problems) errorWrite(`tunroute run: ${formatProblem(problem)}\n`);
     errorWrite(`tunroute run: refusing to start: ${created.problems.length} problem(s) in the profile\n`);
     return EXIT_CODES.CONFIG;
+  }
+  if ('refused' in created) {
+    errorWrite(`tunroute run: ${created.refused}\n`);
+    return created.exitCode;
   }
   const { daemon } = created;
   return new Promise<number>((resolve) => {
@@ -256,6 +348,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       });
     };
     const onHup = (): void => void daemon.reload('SIGHUP');
+    // A bug must not leave routes behind: clean up, then exit non-zero.
+    process.on('uncaughtException', (e) => {
+      daemon.log.fatal({ err: e }, 'internal error; cleaning up');
+      errorWrite(`tunroute run: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+      void daemon.stop('internal error').then(() => resolve(EXIT_CODES.FAILURE));
+    });
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     process.on('SIGHUP', onHup);
@@ -273,4 +371,13 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       void daemon.stop('startup failure').then(() => resolve(EXIT_CODES.FAILURE));
     });
   });
+}
+
+/** stderr that never throws: a closed or full stderr must not end the daemon. */
+function safeStderr(line: string): void {
+  try {
+    process.stderr.write(line);
+  } catch {
+    // nowhere left to report it
+  }
 }

@@ -54,7 +54,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const write = options.write ?? ((line: string) => process.stdout.write(line));
+  const write = options.write ?? stdoutWriter();
   const format = { json: write, pretty: (line: string) => write(prettyLine(line)), journal: (line: string) => write(journalLine(line)) }[options.format];
   const stream = { write: format };
   return pino({ level: options.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime }, stream);
@@ -84,9 +84,19 @@ export class LogFile {
     return openSync(path, 'a', 0o640);
   }
 
+  /** A full log disk (ENOSPC) or an I/O error is reported once and the line dropped: routing goes on. */
   write(line: string): void {
-    writeSync(this.fd, line);
+    try {
+      writeSync(this.fd, line);
+      this.failed = null;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      if (this.failed === null) reportToStderr(`tunroute: writing ${this.path} failed (${code}); routing continues, log lines are dropped\n`);
+      this.failed = code;
+    }
   }
+
+  private failed: string | null = null;
 
   reopen(): void {
     const fd = LogFile.open(this.path);
@@ -96,5 +106,39 @@ export class LogFile {
 
   close(): void {
     closeSync(this.fd);
+  }
+}
+
+/**
+ * Writes log lines to stdout, and contains its failures: a closed pipe (EPIPE, the log
+ * reader went away) or a full disk (ENOSPC) must never stop a daemon that is holding the
+ * routing table, let alone make it exit 0 mid-install. The first failure is reported once on
+ * stderr; later lines are dropped until stdout works again (ENOSPC can clear).
+ */
+export function stdoutWriter(stream: NodeJS.WriteStream = process.stdout, report: (line: string) => void = reportToStderr): (line: string) => void {
+  let failed: string | null = null;
+  const onError = (e: NodeJS.ErrnoException): void => {
+    if (failed === null) report(`tunroute: log output failed (${e.code ?? e.message}); routing continues, log lines are dropped\n`);
+    failed = e.code ?? 'error';
+  };
+  stream.on('error', onError);
+  return (line: string) => {
+    if (failed === 'EPIPE') return;
+    try {
+      stream.write(line, (e) => {
+        if (e) onError(e as NodeJS.ErrnoException);
+        else failed = null;
+      });
+    } catch (e) {
+      onError(e as NodeJS.ErrnoException);
+    }
+  };
+}
+
+function reportToStderr(line: string): void {
+  try {
+    process.stderr.write(line, () => {});
+  } catch {
+    // stderr is gone too: nothing left to tell
   }
 }

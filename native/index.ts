@@ -75,6 +75,12 @@ export interface NativeBinding {
   nameToIndex(name: string): number;
   /** The interface's name, or undefined when no interface has that index. */
   indexToName(index: number): string | undefined;
+  /**
+   * flock(2) on an open descriptor: `operation` is LOCK_SH (1), LOCK_EX (2) or LOCK_UN (8),
+   * optionally | LOCK_NB (4) (the same values on Linux and macOS). Throws a SystemError
+   * (EWOULDBLOCK/EAGAIN when another process holds it and LOCK_NB was given).
+   */
+  flock(fd: number, operation: number): void;
   /** macOS only: sysctl {CTL_NET, PF_ROUTE, 0, af, op, arg} as raw back-to-back messages. */
   sysctlRouteDump?(af: number, op: number, arg: number): Buffer;
   /**

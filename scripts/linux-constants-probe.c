@@ -97,7 +97,12 @@ int main(void) {
   table("RTA", "linux/rtnetlink.h", "Route attributes (rtattr.rta_type after struct rtmsg).");
   K(RTA_UNSPEC); K(RTA_DST); K(RTA_SRC); K(RTA_IIF); K(RTA_OIF); K(RTA_GATEWAY); K(RTA_PRIORITY);
   K(RTA_PREFSRC); K(RTA_METRICS); K(RTA_MULTIPATH); K(RTA_FLOW); K(RTA_CACHEINFO); K(RTA_TABLE);
-  K(RTA_MARK); K(RTA_VIA); K(RTA_PREF); K(RTA_EXPIRES); K(RTA_PAD); K(RTA_UID);
+  K(RTA_MARK); K(RTA_VIA); K(RTA_PREF); K(RTA_ENCAP_TYPE); K(RTA_ENCAP); K(RTA_EXPIRES); K(RTA_PAD); K(RTA_UID);
+  K(RTA_NH_ID);
+
+  table("RTNH_F", "linux/rtnetlink.h", "Next-hop flags (rtm_flags' low byte, rtnexthop.rtnh_flags).");
+  K(RTNH_F_DEAD); K(RTNH_F_PERVASIVE); K(RTNH_F_ONLINK); K(RTNH_F_OFFLOAD); K(RTNH_F_LINKDOWN); K(RTNH_F_UNRESOLVED);
+  K(RTNH_F_TRAP);
 
   table("RTAX", "linux/rtnetlink.h", "Route metrics, nested inside RTA_METRICS (u32 each, RTAX_CC_ALGO is a string).");
   K(RTAX_UNSPEC); K(RTAX_LOCK); K(RTAX_MTU); K(RTAX_WINDOW); K(RTAX_RTT); K(RTAX_RTTVAR); K(RTAX_SSTHRESH);

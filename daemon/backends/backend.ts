@@ -12,6 +12,32 @@ export interface KernelRoute extends Omit<Route, 'origin' | 'gateway' | 'interfa
   gateway: Gateway | null;
   /** Carries tunroute's tag (macOS RTF_PROTO1, Linux rtm_protocol): added by a tunroute. */
   tagged: boolean;
+  /** The kernel's own description of the route, kept when it is moved so a restore re-creates it exactly. */
+  record?: RouteRecord;
+}
+
+/**
+ * Everything needed to write a route back exactly as the kernel had it. Linux: the rtmsg
+ * (protocol, scope, type, flags such as onlink) and every attribute (prefsrc, metrics with
+ * their locks, multipath, nexthop id …), in hex. macOS: the flags, metric locks and values,
+ * and the IPv6 gateway's scope.
+ */
+export type RouteRecord =
+  | { os: 'linux'; rtmsg: string; attributes: Array<[number, string]> }
+  | {
+      os: 'darwin';
+      flags: number;
+      locks: number;
+      inits: number;
+      metrics: { mtu: number; hopcount: number; expire: number; recvpipe: number; sendpipe: number; ssthresh: number; rtt: number; rttvar: number };
+      gatewayScope: number;
+      /** The sdl_type of a link gateway (configd writes 0, route(8) the interface's type); absent for others. */
+      gatewayLinkType?: number;
+    };
+
+export interface RestoreOptions {
+  record?: RouteRecord | null;
+  beside?: boolean;
 }
 
 export interface KernelRule extends Rule {
@@ -51,8 +77,12 @@ export interface Backend {
   snapshot(): Promise<KernelSnapshot>;
   /** Adds `route` with tunroute's tag. Rejects with a SystemError (EEXIST, ENETUNREACH, …). */
   addRoute(route: Route): Promise<void>;
-  /** Adds a route exactly as given, without the tag (used to put back a physical route). */
-  restoreRoute(route: Route): Promise<void>;
+  /**
+   * Puts back a physical route, without the tag: from `options.record` (the kernel's own
+   * record, byte for byte) when given, else as `route` says. `beside`: in front of an existing
+   * route with the same key (Linux IPv4 `ip route prepend`: two defaults at one metric).
+   */
+  restoreRoute(route: Route, options?: RestoreOptions): Promise<void>;
   /** Deletes exactly this route (key, mask, scope / table, metric). Rejects with ESRCH when absent. */
   deleteRoute(route: Route | KernelRoute): Promise<void>;
   addRule(rule: Rule): Promise<void>;

@@ -9,7 +9,7 @@
  * pid) are dropped instead of being treated as foreign changes.
  */
 import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
-import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot } from './backend.js';
+import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot, RestoreOptions, RouteRecord } from './backend.js';
 import type { Gateway, Route } from '../model/route.js';
 import { sameGateway } from '../model/route.js';
 import { darwinCodec, encodeRequest, routeFlagNames, TUNROUTE_TAG_FLAG } from '../codec/darwin/index.js';
@@ -154,8 +154,11 @@ export class DarwinBackend implements Backend {
     return this.send(this.request('add', route, true));
   }
 
-  restoreRoute(route: Route): Promise<void> {
-    return this.send(this.request('add', { ...route, flags: route.flags.filter((f) => f !== 'PROTO1') }, false));
+  restoreRoute(route: Route, options: RestoreOptions = {}): Promise<void> {
+    const request = this.request('add', { ...route, flags: route.flags.filter((f) => f !== 'PROTO1') }, false);
+    const record = options.record;
+    if (record && record.os === 'darwin') Object.assign(request, recordedParts(record, request));
+    return this.send(request);
   }
 
   deleteRoute(route: Route | KernelRoute): Promise<void> {
@@ -228,6 +231,26 @@ export function routeRequest(type: 'add' | 'delete', route: Route | KernelRoute,
   return request;
 }
 
+/** RTF_* bits a restored route may ask for: the requestable ones, never tunroute's tag. */
+const REQUESTABLE_BITS = [...REQUESTABLE].reduce((acc, n) => acc | (RTF[`RTF_${n}` as keyof typeof RTF]?.value ?? 0), 0) | RTF.RTF_PROTO2.value | RTF.RTF_PROTO3.value;
+const METRIC_NAMES = ['mtu', 'hopcount', 'expire', 'recvpipe', 'sendpipe', 'ssthresh', 'rtt', 'rttvar'] as const;
+
+/**
+ * The parts of an add request that come from the kernel's record of the route: its own
+ * flags (STATIC, CLONING, other daemons' PROTO2/3 …), every metric it had, their locks,
+ * and an IPv6 gateway's scope (a link-local next hop is meaningless without it).
+ */
+function recordedParts(record: Extract<RouteRecord, { os: 'darwin' }>, request: Omit<RouteRequest, 'seq' | 'pid'>): Partial<RouteRequest> {
+  const scopeBit = RTF.RTF_IFSCOPE.value;
+  const flags = (record.flags & REQUESTABLE_BITS & ~TUNROUTE_TAG_FLAG) | (typeof request.flags === 'number' ? request.flags & scopeBit : 0);
+  const metrics: Record<string, number> = {};
+  for (const name of METRIC_NAMES) if (record.metrics[name] !== 0) metrics[name] = record.metrics[name];
+  const parts: Partial<RouteRequest> = { flags, metrics, locks: record.locks };
+  if (request.gateway && 'address' in request.gateway && record.gatewayScope !== 0) parts.gateway = { address: request.gateway.address, scope: record.gatewayScope };
+  if (request.gateway && 'link' in request.gateway && record.gatewayLinkType !== undefined) parts.gateway = { link: { ...request.gateway.link, type: record.gatewayLinkType } };
+  return parts;
+}
+
 function gatewayOf(sa: Sockaddr | undefined): Gateway | null {
   if (!sa) return null;
   if (sa.family === 'link') return { link: sa.index };
@@ -251,5 +274,21 @@ export function toKernelRoute(m: RouteMessage): KernelRoute | null {
     flags: routeFlagNames(m.flags).filter((f) => !f.startsWith('0x')),
     mtu: m.metrics.mtu === 0 ? null : m.metrics.mtu,
     tagged: (m.flags & TUNROUTE_TAG_FLAG) !== 0,
+    record: recordOf(m),
+  };
+}
+
+/** The kernel's record of a route, for an exact restore if it is ever moved. */
+export function recordOf(m: RouteMessage): RouteRecord {
+  const gw = m.addrs.gateway;
+  const { mtu, hopcount, expire, recvpipe, sendpipe, ssthresh, rtt, rttvar } = m.metrics;
+  return {
+    os: 'darwin',
+    flags: m.flags,
+    locks: m.metrics.locks,
+    inits: m.inits,
+    metrics: { mtu, hopcount, expire, recvpipe, sendpipe, ssthresh, rtt, rttvar },
+    gatewayScope: gw && gw.family === 'inet6' ? gw.scope : 0,
+    ...(gw && gw.family === 'link' ? { gatewayLinkType: gw.type } : {}),
   };
 }

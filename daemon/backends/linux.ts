@@ -9,13 +9,14 @@
  * Routes tunroute adds carry rtm_protocol TUNROUTE_RTPROT; rules carry FRA_PROTOCOL.
  */
 import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
-import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, KernelSnapshot } from './backend.js';
+import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, KernelSnapshot, RestoreOptions } from './backend.js';
 import type { Family, Route, RouteType, Rule } from '../model/route.js';
 import { effectiveMetric, routeType, sameGateway } from '../model/route.js';
 import { systemError } from '../errors.js';
 import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
 import type { DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleMessage, RuleSpec } from '../codec/linux/index.js';
-import { FIB_RULE, IFF, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
+import { FIB_RULE, IFF, NLM_F, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
+import { encodeRecordedDelete, encodeRecordedRoute, routeRecordOf } from '../codec/linux/record.js';
 
 const MAIN = RT_TABLE.RT_TABLE_MAIN.value;
 const LOCAL = RT_TABLE.RT_TABLE_LOCAL.value;
@@ -63,6 +64,8 @@ export class LinuxBackend implements Backend {
   private timeout: NodeJS.Timeout | null = null;
   private malformed = 0;
   private overflows = 0;
+  /** The bytes of each route message in a dump reply, for the record a moved route keeps. */
+  private readonly raw = new WeakMap<LinuxMessage, Uint8Array>();
 
   constructor(options: LinuxBackendOptions) {
     this.native = options.native;
@@ -138,7 +141,7 @@ export class LinuxBackend implements Backend {
     if (sender !== 0) return; // only the kernel answers requests
     const result = linuxCodec.walk(bytes);
     this.malformed += result.errors.length;
-    for (const { message } of result.messages) {
+    for (const { offset, message } of result.messages) {
       const p = this.pending.get(message.header.seq);
       if (!p) continue;
       if (message.kind === 'error' || message.kind === 'done') {
@@ -149,6 +152,7 @@ export class LinuxBackend implements Backend {
           p.resolve(p.collected ?? NO_MESSAGES);
         }
       } else {
+        if (message.kind === 'route') this.raw.set(message, bytes.subarray(offset, offset + message.header.length));
         (p.collected ??= []).push(message);
       }
     }
@@ -253,7 +257,14 @@ export class LinuxBackend implements Backend {
       const address = m.local ?? m.address;
       if (address) interfaces.get(m.index)?.addresses.push(`${address}/${m.prefixlen}`);
     }
-    const kernelRoutes = routes.flatMap((m) => (m.kind === 'route' ? (toKernelRoute(m) ?? []) : []));
+    const kernelRoutes = routes.flatMap((m) => {
+      if (m.kind !== 'route') return [];
+      const route = toKernelRoute(m);
+      const raw = this.raw.get(m);
+      // Physical routes keep the kernel's record: if one is moved, it comes back exactly.
+      if (route && raw && !route.tagged) route.record = routeRecordOf(raw);
+      return route ?? [];
+    });
     const kernelRules: KernelRule[] = [];
     for (const m of rules) {
       if (m.kind !== 'rule') continue;
@@ -267,12 +278,26 @@ export class LinuxBackend implements Backend {
     await this.request((seq) => encodeNewRoute({ ...routeSpec(route), protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.create));
   }
 
-  async restoreRoute(route: Route): Promise<void> {
-    // The original protocol (boot, dhcp, ra) is not kept; boot is what `ip route add` uses.
-    await this.request((seq) => encodeNewRoute({ ...routeSpec(route), protocol: RTPROT.RTPROT_BOOT.value }, seq, REQUEST_FLAGS.create));
+  async restoreRoute(route: Route, options: RestoreOptions = {}): Promise<void> {
+    // Without NLM_F_EXCL and NLM_F_APPEND the kernel puts the route first among those with its key.
+    const flags = options.beside ? REQUEST_FLAGS.create & ~NLM_F.NLM_F_EXCL.value : REQUEST_FLAGS.create;
+    const record = options.record;
+    if (record && record.os === 'linux') {
+      await this.request((seq) => encodeRecordedRoute(record, seq, flags));
+      return;
+    }
+    // No record (a journal of an older release): boot is what `ip route add` uses.
+    await this.request((seq) => encodeNewRoute({ ...routeSpec(route), protocol: RTPROT.RTPROT_BOOT.value }, seq, flags));
   }
 
   async deleteRoute(route: Route | KernelRoute): Promise<void> {
+    // A physical route read from the kernel is deleted by its own record: exactly that
+    // entry, by nexthop id when it uses a nexthop object.
+    const record = 'record' in route ? route.record : undefined;
+    if (record && record.os === 'linux') {
+      await this.request((seq) => encodeRecordedDelete(record, seq, REQUEST_FLAGS.delete));
+      return;
+    }
     await this.request((seq) => encodeDelRoute(deleteSpec(route), seq, REQUEST_FLAGS.delete));
   }
 

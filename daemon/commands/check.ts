@@ -7,8 +7,11 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { loadProfile } from '../profile/load.js';
-import { formatProblem } from '../profile/problems.js';
+import { checkFolders, TrustError } from '../trust.js';
+import { formatProblem, type Problem } from '../profile/problems.js';
 import type { Platform, Profile } from '../profile/profile.js';
 import { formatDuration } from '../profile/units.js';
 import { ipv6Summary } from '../plan/plan.js';
@@ -64,8 +67,29 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(result.problems.map((p) => `${formatProblem(p)}\n`).join(''));
     return 1;
   }
+  const journal = journalFolderProblem(result.profile);
+  if (journal) {
+    process.stderr.write(`${formatProblem(journal)}\n`);
+    return 1;
+  }
   // Warnings go to stderr with the problems' format, and leave the exit status 0.
   process.stderr.write((result.warnings ?? []).map((w) => `${formatProblem({ ...w, message: `warning: ${w.message}` })}\n`).join(''));
   process.stdout.write(`${summary(result.profile)}\n`);
   return 0;
+}
+
+/**
+ * The journal's folder, as the daemon will use it: root's alone (files are created there).
+ * A folder that does not exist yet is created by the daemon, root-owned, and passes.
+ */
+function journalFolderProblem(profile: Profile): Problem | null {
+  const folder = dirname(profile.daemon.journal);
+  if (!existsSync(folder)) return null;
+  try {
+    checkFolders(folder, { strictLast: true, trustedUids: [0] });
+    return null;
+  } catch (e) {
+    if (!(e instanceof TrustError)) throw e;
+    return { file: profile.file, line: 1, col: 1, path: 'daemon.journal', message: `${e.message}; the daemon will refuse to keep its journal there` };
+  }
 }

@@ -14,12 +14,12 @@
  * is repaired as soon as the current run ends (milliseconds).
  */
 import type { Logger } from 'pino';
-import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot } from '../backends/backend.js';
+import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot, RouteRecord } from '../backends/backend.js';
 import type { Route } from '../model/route.js';
 import { gatewayText, routeKey, ruleKey } from '../model/route.js';
 import { isSystemError } from '../errors.js';
 import { FlapDamper, type FlapLimits } from './flap.js';
-import type { Journal } from './journal.js';
+import { JournalWriteError, type Journal } from './journal.js';
 import type { Action } from '../plan/actions.js';
 import type { PlanFacts } from '../plan/facts.js';
 import { currentFormOf, deriveFacts } from './facts.js';
@@ -138,6 +138,12 @@ export class Engine {
   private ignoredEvents = 0;
   private lastTunnel: { name: string; index: number } | null = null;
   private waitingNote: string | null = null;
+  /** Rules we added and saw in place: a later absence is a deletion by someone else (flap-damped like routes). */
+  private installedRules = new Set<string>();
+  /** Tagged routes and rules no ledger of ours lists (another instance, another tool): reported once each. */
+  private readonly foreignReported = new Set<string>();
+  /** Why the last stop() did not leave the table clean, for the daemon's message. */
+  stopProblem: string | null = null;
   private readonly stateListeners: Array<(state: EngineState) => void> = [];
   /** What this run could not install (failed writes, keys held by foreign routes). */
   private failures: string[] = [];
@@ -160,6 +166,11 @@ export class Engine {
 
   get currentState(): EngineState {
     return this.state;
+  }
+
+  /** What this instance owns and moved, for `status`: its ledger's keys and the moved routes, read-only. */
+  get ownership(): { routes: ReadonlySet<string>; rules: ReadonlySet<string>; moved: readonly Route[] } {
+    return { routes: this.journal.ownedRouteKeys, rules: this.journal.ownedRuleKeys, moved: this.journal.moved };
   }
 
   onState(listener: (state: EngineState) => void): void {
@@ -237,7 +248,8 @@ export class Engine {
           return;
         }
       }
-      if (!ours && !event.route.tagged && !this.shapesFacts(event.route)) {
+      // Another instance's or tool's tagged route elsewhere is as foreign as an untagged one.
+      if (!ours && !this.owns(event.route) && !this.shapesFacts(event.route)) {
         this.ignoredEvents++;
         return;
       }
@@ -391,6 +403,11 @@ export class Engine {
     let origin: Route['origin'] | null = null;
     /** Keys a demotion freed in this run: putting the tunnel's route back there completes it, undamped. */
     const freed = new Map<string, { quiet: boolean }>();
+    // Ownership first: every key this run may add goes into the ledger in ONE durable write
+    // before the first kernel write (none when all are owned already, as for a repair).
+    if (!this.ownAhead(desired, snap)) return 0;
+    // Families whose endpoint route or copy could not be put in place: their physical route stays.
+    const unsafe = new Set<string>();
 
     for (let i = 0; i < desired.actions.length; i++) {
       const action = desired.actions[i] as Action;
@@ -420,19 +437,35 @@ export class Engine {
           // the route is adopted. An excluded prefix only has to stay on the physical side; the
           // LAN's own route does that.
           await this.ensureRoute(action.route, current, reason, action.kind !== 'add' || action.route.origin === 'exclude', freed.get(routeKey(action.route)));
+          if (action.route.origin === 'endpoint' || action.kind === 'demote-to-scoped') {
+            await this.window.drain();
+            if (!this.table.get(action.route)) unsafe.add(action.route.family);
+          }
           break;
         }
         case 'remove-unscoped': {
           await this.window.drain();
           const current = this.table.get(action.route);
           if (!current || current.tagged) break;
+          // Never remove a physical route before what replaces it (its copy, the endpoint
+          // routes) is in place: without them the machine would lose its way out.
+          if (unsafe.has(action.route.family)) {
+            this.degrade(`the ${action.route.family === 'inet' ? 'IPv4' : 'IPv6'} copy or endpoint route could not be added; the physical route ${action.route.destination} stays where it is`);
+            break;
+          }
           // Never damped: while a physical route holds a destination the tunnel takes, traffic
           // leaks past the tunnel (configd re-adds en0's default on every DHCP renewal or roam).
           // Only the logging is damped.
           const quiet = this.dampedLog(`demote|${routeKey(action.route)}`, 'a physical route keeps coming back where the tunnel\'s must be (configd re-applying its service?); moving it aside every time', action.route);
           this.status.count('foreignChanges');
           this.log[quiet ? 'debug' : 'info']({ destination: current.destination, gateway: gatewayOrNone(current.gateway), interface: this.interfaceName(current.index), index: current.index }, 'foreign change: a physical route holds a destination the tunnel takes; moving it aside');
-          this.journal.recordMoved(action.route);
+          try {
+            this.journal.recordMoved(action.route, current.record ?? null);
+          } catch (e) {
+            if (!(e instanceof JournalWriteError)) throw e;
+            this.degrade(`${e.message}; the physical route ${action.route.destination} stays where it is`);
+            break;
+          }
           if (await this.write('remove-unscoped', action.route, () => this.backend.deleteRoute(current), {}, quiet)) {
             this.changes++;
             this.table.forget(current);
@@ -440,13 +473,23 @@ export class Engine {
           }
           break;
         }
-        case 'add-rule':
+        case 'add-rule': {
           await this.window.drain();
-          wantedRules.add(ruleKey(action.rule));
-          if (presentRules.has(ruleKey(action.rule))) break;
-          if (await this.write('add-rule', null, () => this.backend.addRule(action.rule), { rule: ruleKey(action.rule) })) this.changes++;
-          else this.failures.push(`rule ${ruleKey(action.rule)}`);
+          const key = ruleKey(action.rule);
+          wantedRules.add(key);
+          if (presentRules.has(key)) {
+            this.installedRules.add(key);
+            break;
+          }
+          // A rule of ours that vanished is a repair, flap-damped like a route's.
+          const repair = this.installedRules.has(key) && reason !== 'start' && reason !== 'reload';
+          if (repair && !this.allowRepair(`rule|${key}`, 'another agent keeps removing this rule')) break;
+          if (await this.write(repair ? 'restore-rule' : 'add-rule', null, () => this.backend.addRule(action.rule), { rule: key })) {
+            this.changes++;
+            this.installedRules.add(key);
+          } else this.failures.push(`rule ${key}`);
           break;
+        }
         default:
           // restore / remove / remove-rule only appear in teardowns; the sweep does those.
           break;
@@ -461,7 +504,14 @@ export class Engine {
     this.demoting = new Set(desired.actions.filter((a) => a.kind === 'remove-unscoped').map((a) => routeKey((a as { route: Route }).route)));
 
     for (const rule of snap.rules.filter((r) => r.tagged && !wantedRules.has(ruleKey(r)))) {
-      if (await this.write('remove-stale-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) this.changes++;
+      const key = ruleKey(rule);
+      if (!this.journal.ownsRule(key)) {
+        this.reportForeign(`rule|${key}`, { rule: key });
+        continue;
+      }
+      if (await this.write('remove-stale-rule', null, () => this.backend.deleteRule(rule), { rule: key })) this.changes++;
+      this.installedRules.delete(key);
+      this.journal.disown({ rules: [key] });
     }
 
     // Physical routes we moved that no longer need to be away (reloaded profile, other mode).
@@ -473,7 +523,7 @@ export class Engine {
     // wanted route it satisfies was written over it this run.
     const stale: KernelRoute[] = [];
     for (const k of this.table.routes()) {
-      if (!k.tagged || kept.has(k)) continue;
+      if (!k.tagged || kept.has(k) || !this.owns(k)) continue;
       const w = wanted.get(this.backend.keyOf(k));
       if (!(w && this.backend.satisfies(k, w))) stale.push(k);
     }
@@ -485,6 +535,7 @@ export class Engine {
           if (await this.write('remove-stale', route, () => this.backend.deleteRoute(route))) this.changes++;
           this.installed.delete(routeKey(route));
           this.table.forget(route);
+          if (!this.table.get(route)?.tagged) this.journal.disown({ routes: [this.backend.keyOf(route)] });
         });
       }
       await this.window.drain();
@@ -492,11 +543,72 @@ export class Engine {
     await removeStale(stale.filter((k) => !standIn(k)));
     if (toRestore.length > 0) {
       const routes = [...this.table.routes()];
-      for (const moved of toRestore) this.changes += await this.restoreMoved(moved, routes);
+      for (const moved of [...toRestore].reverse()) {
+        if ((await this.restoreMoved(moved, routes)) !== 'restored') continue;
+        this.changes++;
+        routes.push({ ...moved, tagged: false });
+      }
     }
     await removeStale(stale.filter(standIn));
+    this.flushJournal();
     this.flushWriteLog();
     return this.changes;
+  }
+
+  /** Ours: carries the tag AND is in this instance's ledger. A tag alone proves nothing. */
+  private owns(route: KernelRoute): boolean {
+    return route.tagged && this.journal.ownsRoute(this.backend.keyOf(route));
+  }
+
+  /**
+   * Puts every route and rule key this run may add into the ledger with one durable write.
+   * A key held by another instance's or tool's tagged route or rule is not claimed; an
+   * untagged holder (a physical route about to be moved, an adopted one) leaves the key
+   * harmless to own. False when the journal cannot be written: then nothing is added.
+   */
+  private ownAhead(desired: DesiredState, snap: KernelSnapshot): boolean {
+    const routes: string[] = [];
+    const rules: string[] = [];
+    const taggedRules = new Set(snap.rules.filter((r) => r.tagged).map(ruleKey));
+    for (const action of desired.actions) {
+      if (action.kind === 'add' || action.kind === 'ensure' || action.kind === 'demote-to-scoped') {
+        const current = this.table.get(action.route);
+        if (current === undefined || !current.tagged || this.owns(current)) routes.push(this.backend.keyOf(action.route));
+      } else if (action.kind === 'add-rule') {
+        const key = ruleKey(action.rule);
+        if (!taggedRules.has(key) || this.journal.ownsRule(key)) rules.push(key);
+      }
+    }
+    try {
+      this.journal.own({ routes, rules });
+      return true;
+    } catch (e) {
+      if (!(e instanceof JournalWriteError)) throw e;
+      this.degrade(`${e.message}; nothing is added or moved until it can be written`);
+      return false;
+    }
+  }
+
+  /** Something this run could not do safely: the run ends `degraded` with `why` among its failures. */
+  private degrade(why: string): void {
+    this.failures.push(why);
+  }
+
+
+  private reportForeign(key: string, fields: Record<string, unknown>): void {
+    if (this.foreignReported.has(key)) return;
+    this.foreignReported.add(key);
+    this.log.warn({ ...fields }, 'a route or rule carries tunroute\'s tag but no journal of this profile lists it (another instance or another tool): leaving it; `tunroute restore --all-tagged` removes such leftovers');
+  }
+
+  /** Writes pending ledger changes; a failure is logged (the entries stay in memory and go with the next write). */
+  private flushJournal(): void {
+    try {
+      this.journal.flush();
+    } catch (e) {
+      if (!(e instanceof JournalWriteError)) throw e;
+      this.log.warn({ err: e.message }, 'could not update the journal');
+    }
   }
 
   /** Ends a run's write log: how many writes went to debug level only. */
@@ -513,7 +625,8 @@ export class Engine {
       this.installed.set(key, route);
       return;
     }
-    if (current && !current.tagged && adopt) {
+    const ours = current !== undefined && this.owns(current);
+    if (current && !ours && adopt) {
       this.installed.set(key, route);
       return;
     }
@@ -524,8 +637,9 @@ export class Engine {
     if (current) {
       // Our key is taken by something else. Ours (an old gateway) is replaced; a foreign route is
       // never deleted here: a destination-only delete is how other tools removed users' default routes.
-      if (!current.tagged) {
-        this.log.warn({ destination: route.destination, scope: route.scope, gateway: gatewayOrNone(current.gateway), interface: this.interfaceName(current.index), index: current.index }, 'a foreign route holds our destination; leaving it');
+      if (!ours) {
+        if (current.tagged) this.reportForeign(`route|${this.backend.keyOf(current)}`, { destination: route.destination, scope: route.scope, gateway: gatewayOrNone(current.gateway), interface: this.interfaceName(current.index), index: current.index });
+        else this.log.warn({ destination: route.destination, scope: route.scope, gateway: gatewayOrNone(current.gateway), interface: this.interfaceName(current.index), index: current.index }, 'a foreign route holds our destination; leaving it');
         if (!adopt) this.failures.push(`${route.destination} held by a foreign route`);
         return;
       }
@@ -610,19 +724,56 @@ export class Engine {
     }
   }
 
-  private async restoreMoved(moved: Route, routes: readonly KernelRoute[]): Promise<number> {
-    const current = routes.find((k) => this.backend.sameKey(k, moved));
-    if (current && !current.tagged) {
-      // Someone (configd, DHCP) already put a physical route back: nothing to restore.
-      this.journal.forgetMoved(moved);
-      return 0;
+  /**
+   * Puts a moved physical route back, from the kernel's own record when the journal has one.
+   * The journal entry goes only when the route is back: restored, or already there (someone
+   * put back the same route, or EEXIST for it). A failure keeps the entry for the next try.
+   */
+  private async restoreMoved(moved: Route, routes: readonly KernelRoute[]): Promise<'restored' | 'present' | 'failed'> {
+    const same = routes.filter((k) => this.backend.sameKey(k, moved));
+    const forget = (): void => {
+      try {
+        this.journal.forgetMoved(moved);
+      } catch (e) {
+        if (!(e instanceof JournalWriteError)) throw e;
+        this.log.warn({ err: e.message, destination: moved.destination }, 'the route is back, but the journal could not be updated');
+      }
+    };
+    if (same.some((k) => !k.tagged && this.backend.satisfies(k, moved))) {
+      // Someone (configd, DHCP) already put this physical route back.
+      forget();
+      return 'present';
     }
-    if (current?.tagged) await this.write('remove', current, () => this.backend.deleteRoute(current));
+    for (const k of same.filter((r) => this.owns(r))) {
+      if (await this.write('remove', k, () => this.backend.deleteRoute(k))) this.journal.disown({ routes: [this.backend.keyOf(k)] });
+    }
     const now = currentFormOf(moved, routes);
     if (now !== moved) this.log.info({ destination: moved.destination, journaled: gatewayText(moved.gateway), now: gatewayText(now.gateway) }, 'the physical gateway changed while the route was moved aside; restoring it with the current one');
-    const ok = await this.write('restore-physical', now, () => this.backend.restoreRoute(now));
-    this.journal.forgetMoved(moved);
-    return ok ? 1 : 0;
+    const record = now === moved ? this.journal.recordOf(moved) : null;
+    // A different route with the same key (two defaults at one metric, `ip route append`)
+    // must not hide this one: it goes back in front of it, where it was.
+    const beside = same.some((k) => !this.owns(k));
+    const result = await this.restoreWrite(now, record, beside);
+    if (result !== 'failed') forget();
+    return result;
+  }
+
+  private async restoreWrite(route: Route, record: RouteRecord | null, beside: boolean): Promise<'restored' | 'present' | 'failed'> {
+    const fields = this.describe(route);
+    try {
+      await this.backend.restoreRoute(route, { record, beside });
+      this.log.info({ action: 'restore-physical', ...fields, exact: record !== null, result: 'ok' }, 'route restore-physical');
+      return 'restored';
+    } catch (e) {
+      if (!isSystemError(e)) throw e;
+      // EEXIST for a route that was not there a moment ago: the same route was put back meanwhile.
+      if (e.code === 'EEXIST' && !beside) {
+        this.log.info({ action: 'restore-physical', ...fields, result: 'error', errno: e.code }, 'route restore-physical: already there');
+        return 'present';
+      }
+      this.log.error({ action: 'restore-physical', ...fields, result: 'error', errno: e.code }, `route restore-physical: ${e.code}; the journal keeps it`);
+      return 'failed';
+    }
   }
 
   private async tunnelUnavailable(snap: KernelSnapshot, name: string | null, tunnel: KernelInterface | undefined): Promise<void> {
@@ -683,19 +834,21 @@ export class Engine {
   // ---- sweep and stop -----------------------------------------------------------------
 
   /**
-   * Removes every tagged route and rule and puts back every journaled route. When a request
-   * socket overflow lost the outcome of some writes, another pass over a fresh snapshot
-   * finishes the job (bounded: a table that will not empty is reported, not looped on).
+   * Removes what this instance added (tagged AND in its ledger; `allTagged`: every tagged
+   * route and rule, for `restore --all-tagged`) and puts back every journaled route. When a
+   * request socket overflow lost the outcome of some writes, another pass over a fresh
+   * snapshot finishes the job (bounded: a table that will not empty is reported, not looped on).
    */
-  async sweep(why: string): Promise<{ removed: number; restored: number }> {
-    const total = { removed: 0, restored: 0 };
+  async sweep(why: string, options: { allTagged?: boolean } = {}): Promise<SweepResult> {
+    const total: SweepResult = { removed: 0, restored: 0, failed: 0 };
     for (let pass = 1; ; pass++) {
       const lost = this.unknownOutcomes;
       const snap = await this.backend.snapshot();
       this.interfaceNames = new Map(snap.interfaces.map((i) => [i.index, i.name]));
-      const result = await this.sweepSnapshot(snap);
+      const result = await this.sweepSnapshot(snap, options.allTagged ?? false);
       total.removed += result.removed;
       total.restored += result.restored;
+      total.failed = result.failed;
       if (this.unknownOutcomes === lost) break;
       if (pass === 5) throw new Error(`the sweep lost write outcomes ${pass} times in a row (request socket overflows)`);
     }
@@ -703,34 +856,81 @@ export class Engine {
     return total;
   }
 
-  private async sweepSnapshot(snap: KernelSnapshot): Promise<{ removed: number; restored: number }> {
+  /**
+   * In the plan's teardown order: rules, then tunnel routes (so there is never a moment with
+   * two unscoped defaults), then the moved routes back, then the copies that stood in for
+   * them, and the endpoint and exclude routes last (unscoped routes through a next-hop
+   * address), so the tunnel never carries its own packets, not even while IPv6 half-defaults
+   * are still in place.
+   */
+  private async sweepSnapshot(snap: KernelSnapshot, allTagged = false): Promise<SweepResult> {
     let removed = 0;
     let restored = 0;
+    let failed = 0;
+    const mine = (r: KernelRoute): boolean => (allTagged ? r.tagged : this.owns(r));
+    for (const r of snap.routes) if (r.tagged && !mine(r)) this.reportForeign(`route|${this.backend.keyOf(r)}`, { destination: r.destination, gateway: r.gateway, index: r.index });
     // A tagged route on a moved route's interface, to its destination, is the copy that stood
-    // in for it (macOS: the scoped default; Linux: the higher-metric default). Copies go last,
-    // after the originals are back, so the physical interface is never without its default;
-    // tunnel routes go first, so there is never a moment with two unscoped defaults.
-    const isCopy = (r: KernelRoute): boolean => this.journal.moved.some((m) => m.destination === r.destination && m.index === r.index);
-    const tagged = snap.routes.filter((r) => r.tagged);
+    // in for it (macOS: the scoped default; Linux: the higher-metric default). Decided before
+    // anything is restored (restoring empties the list of moved routes).
+    const moved = [...this.journal.moved];
+    const copies = new Set(snap.routes.filter((r) => moved.some((m) => m.destination === r.destination && m.index === r.index)));
+    // Endpoint and exclude routes: unscoped, through a next-hop address, and not at a key a
+    // moved route needs back (a REJECT ::/0 via ::1 holds the moved IPv6 default's key).
+    const movedKeys = new Set(moved.map((m) => this.backend.keyOf(m)));
+    const isBypass = (r: KernelRoute): boolean => r.gateway !== null && 'address' in r.gateway && !copies.has(r) && r.scope === null && !movedKeys.has(this.backend.keyOf(r));
+    const ours = snap.routes.filter(mine);
+    // The table as this sweep leaves it, for the restores: what it removed goes, what it restored comes.
+    const live = new Set(snap.routes);
     const remove = async (routes: KernelRoute[]): Promise<void> => {
+      const failures: KernelRoute[] = [];
       for (const route of routes) {
         await this.window.start(async () => {
-          if (await this.write('remove', route, () => this.backend.deleteRoute(route))) removed++;
+          if (await this.write('remove', route, () => this.backend.deleteRoute(route))) {
+            removed++;
+            live.delete(route);
+            this.journal.disown({ routes: [this.backend.keyOf(route)] });
+          } else failures.push(route);
         });
       }
       await this.window.drain();
+      // ESRCH (already gone) or an error: only a fresh look tells whether it is still there.
+      if (failures.length > 0) {
+        const now = await this.backend.snapshot();
+        for (const route of failures) if (!now.routes.some((k) => k.tagged && this.backend.sameKey(k, route))) this.journal.disown({ routes: [this.backend.keyOf(route)] });
+      }
     };
-    await remove(tagged.filter((r) => !isCopy(r)));
     for (const rule of snap.rules.filter((r) => r.tagged)) {
-      if (await this.write('remove-rule', null, () => this.backend.deleteRule(rule), { rule: ruleKey(rule) })) removed++;
+      const key = ruleKey(rule);
+      if (!allTagged && !this.journal.ownsRule(key)) {
+        this.reportForeign(`rule|${key}`, { rule: key });
+        continue;
+      }
+      if (await this.write('remove-rule', null, () => this.backend.deleteRule(rule), { rule: key })) removed++;
+      this.journal.disown({ rules: [key] });
     }
-    const copies = tagged.filter(isCopy);
-    const untagged = snap.routes.filter((r) => !r.tagged);
-    for (const moved of [...this.journal.moved]) restored += await this.restoreMoved(moved, untagged);
-    await remove(copies);
+    await remove(ours.filter((r) => !copies.has(r) && !isBypass(r)));
+    // Last moved, first back: two defaults moved from one key return in their old order.
+    for (const route of [...moved].reverse()) {
+      const result = await this.restoreMoved(route, [...live].filter((r) => !r.tagged || mine(r)));
+      if (result === 'restored') {
+        restored++;
+        live.add({ ...route, tagged: false });
+      }
+      if (result === 'failed') failed++;
+    }
+    await remove(ours.filter((r) => copies.has(r)));
+    await remove(ours.filter(isBypass));
+    // Keys still listed whose routes and rules are no longer in the table (the tunnel's routes
+    // vanished with its interface) own nothing any more.
+    const taggedKeys = new Set(snap.routes.filter((r) => r.tagged).map((r) => this.backend.keyOf(r)));
+    for (const key of [...this.journal.ownedRouteKeys]) if (!taggedKeys.has(key)) this.journal.disown({ routes: [key] });
+    const taggedRules = new Set(snap.rules.filter((r) => r.tagged).map(ruleKey));
+    for (const key of [...this.journal.ownedRuleKeys]) if (!taggedRules.has(key)) this.journal.disown({ rules: [key] });
+    this.flushJournal();
     this.installed.clear();
+    this.installedRules.clear();
     this.flushWriteLog();
-    return { removed, restored };
+    return { removed, restored, failed };
   }
 
   /**
@@ -761,13 +961,33 @@ export class Engine {
     const timedOut = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const cleaned = this.sweep('stop').then(() => true);
-    const clean = await Promise.race([cleaned, timedOut]).catch((e: unknown) => {
+    this.stopProblem = null;
+    const cleaned = this.sweep('stop').then((r) => {
+      if (r.failed > 0) this.stopProblem = `${r.failed} moved route(s) could not be restored; the journal keeps them for \`tunroute restore\``;
+      return r.failed === 0 && this.journal.empty;
+    });
+    const clean = await Promise.race([
+      cleaned,
+      timedOut.then(() => {
+        this.stopProblem ??= `cleanup did not finish within ${timeoutMs} ms; the journal keeps what is left for \`tunroute restore\``;
+        return false;
+      }),
+    ]).catch((e: unknown) => {
+      this.stopProblem = `cleanup failed: ${e instanceof Error ? e.message : String(e)}`;
       this.log.error({ err: e }, 'cleanup failed');
       return false;
     });
     clearTimeout(timer);
-    if (clean) this.journal.clear();
+    if (clean) {
+      try {
+        this.journal.clear();
+      } catch (e) {
+        // The table is clean; a journal that could not be removed only lists what is already undone.
+        this.log.warn({ err: (e as Error).message }, 'the table is restored, but the journal could not be removed');
+      }
+    } else if (this.stopProblem === null) {
+      this.stopProblem = 'some routes or rules of this profile could not be removed; the journal keeps them for `tunroute restore`';
+    }
     this.backend.close();
     this.setState('stopped');
     return clean;
@@ -790,6 +1010,13 @@ export class Engine {
   private interfaceName(index: number): string {
     return this.interfaceNames.get(index) ?? `#${index}`;
   }
+}
+
+export interface SweepResult {
+  removed: number;
+  restored: number;
+  /** Moved routes that could not be put back (kept in the journal). */
+  failed: number;
 }
 
 function delay(ms: number): Promise<void> {

@@ -112,6 +112,11 @@ export function routeKey(route: Pick<Route, 'destination' | 'scope' | 'table' | 
   return `${route.table ?? '-'}|${route.destination}|${route.scope ?? '-'}|${route.metric ?? '-'}`;
 }
 
+/**
+ * A rule's full identity: every attribute it has, so two rules that differ in anything (a
+ * mark, a suppressed prefix length, `not`) never share a key. The journal's ledger owns
+ * rules by this key, so an attribute added to Rule must be added here too.
+ */
 export function ruleKey(rule: Rule): string {
   const extra = `${rule.suppressPrefixlength ?? '-'}|${rule.fwmark ?? '-'}|${rule.invert === true ? 'not' : ''}`;
   return `${rule.family}|${rule.priority}|${rule.from ?? 'all'}|${rule.table}|${extra}`;

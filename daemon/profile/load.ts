@@ -1,13 +1,16 @@
 /**
  * @module profile/load
- * Reads a profile file and validates it. When the caller is root, the file must be owned
- * by root and not writable by group or others, the way sshd's StrictModes treats its
- * keys: whoever can edit the profile can reroute all of this machine's traffic.
+ * Reads a profile file and validates it, through the file-trust rules (trust.ts): opened
+ * once, checked on its descriptor, every folder above it checked. When the caller is root,
+ * the file and its folders must be root's alone, the way sshd's StrictModes treats its
+ * keys: whoever can edit the profile (or swap it through a folder) can reroute all traffic.
+ * Not as root (`tunroute check` by a user), the user's own files count as trusted too.
  */
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import type { Problem } from './problems.js';
 import type { Platform, Profile } from './profile.js';
 import { validateProfileText } from './validate.js';
+import { defaultTrustedUids, readTrustedFile, TrustError } from '../trust.js';
 
 export interface LoadOptions {
   platform: Platform;
@@ -24,10 +27,27 @@ const nodeFs = {
   stat: (path: string): Stats => statSync(path),
 };
 
+/** A profile is a few kilobytes; anything past this is not one. */
+export const PROFILE_MAX_BYTES = 1 << 20;
+
 export function loadProfile(path: string, options: LoadOptions): LoadResult {
-  const fs = options.fs ?? nodeFs;
   const isRoot = options.isRoot ?? process.getuid?.() === 0;
   const fileProblem = (message: string): LoadResult => ({ problems: [{ file: path, line: 1, col: 1, path: '(file)', message }] });
+  if (options.fs === undefined) {
+    // The real file: opened once, every check on that descriptor and on every folder above it.
+    let bytes: Buffer;
+    try {
+      bytes = readTrustedFile(path, { maxBytes: PROFILE_MAX_BYTES, trustedUids: isRoot ? [0] : defaultTrustedUids() });
+    } catch (e) {
+      if (!(e instanceof TrustError)) throw e;
+      if (e.reason === 'missing') return fileProblem('does not exist, expected a readable YAML profile');
+      const own = e.message.startsWith(`${path} `) ? e.message.slice(path.length + 1) : e.message;
+      if (/^is not a regular file \(a folder\)$/.test(own)) return fileProblem('is not a regular file, expected a YAML profile');
+      return fileProblem(own);
+    }
+    return validateProfileText(bytes.toString('utf8'), path, { platform: options.platform });
+  }
+  const fs = options.fs ?? nodeFs;
   let text: string;
   try {
     const stats = fs.stat(path);

@@ -7,7 +7,7 @@
  * (modification times within 2 s); otherwise the file is a leftover of an earlier run and
  * the utun it names may now belong to someone else.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readTrustedFile, statTrustedEntry, TrustError } from '../trust.js';
 import { dirname, join } from 'node:path';
 
 export const NAME_FILE_MAX_SKEW_MS = 2000;
@@ -19,9 +19,13 @@ export interface NameFileFs {
 
 export type NameFileResult = { name: string; reason?: undefined } | { name: null; reason: string };
 
+/**
+ * The real files, through the trust rules: the name file and the socket beside it decide
+ * which interface gets the default route, so only root's (in root's folders) are believed.
+ */
 const nodeFs: NameFileFs = {
-  readFile: (path) => readFileSync(path, 'utf8'),
-  stat: (path) => statSync(path),
+  readFile: (path) => readTrustedFile(path, { noFollow: true, maxBytes: 4096 }).toString('utf8'),
+  stat: (path) => statTrustedEntry(path),
 };
 
 /** Cheap enough to call on every reconcile: two stats and one small read. Never throws. */
@@ -34,7 +38,7 @@ export function resolveNameFile(path: string, fs: NameFileFs = nodeFs): NameFile
   } catch (e) {
     return { name: null, reason: `${path}: ${errorCode(e)}` };
   }
-  if (!/^utun[0-9]+$/.test(name)) return { name: null, reason: `${path} holds ${JSON.stringify(name.slice(0, 32))}, not a utun name` };
+  if (!/^utun[0-9]+$/.test(name)) return { name: null, reason: `${path} does not hold a utun name` };
   const socket = join(dirname(path), `${name}.sock`);
   let socketStat: { mtimeMs: number; isSocket(): boolean };
   try {
@@ -51,6 +55,7 @@ export function resolveNameFile(path: string, fs: NameFileFs = nodeFs): NameFile
 }
 
 function errorCode(e: unknown): string {
+  if (e instanceof TrustError) return e.reason === 'missing' ? 'ENOENT' : e.message;
   const code = (e as { code?: unknown }).code;
   return typeof code === 'string' ? code : String(e);
 }

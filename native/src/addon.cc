@@ -2,6 +2,7 @@
 // routing-table sysctl. Everything else (every byte of every message) is TypeScript.
 #include <errno.h>
 #include <net/if.h>
+#include <sys/file.h>
 #include <napi.h>
 
 #include "errno_error.h"
@@ -31,6 +32,19 @@ Napi::Value IndexToName(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, name);
 }
 
+// flock(fd, operation) → undefined. One advisory lock call (LOCK_SH/EX/UN | LOCK_NB), for
+// the per-profile lock file: the kernel releases it when the process dies, however it dies.
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "flock(fd, operation) needs two numbers");
+  int rc;
+  do {
+    rc = flock(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) throw ErrnoError(env, errno, "flock");
+  return env.Undefined();
+}
+
 #ifdef __APPLE__
 // sysctlRouteDump(af, op, arg) → Buffer of back-to-back routing messages.
 Napi::Value SysctlRouteDumpJs(const Napi::CallbackInfo& info) {
@@ -50,6 +64,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("RouteSocket", RouteSocket::Define(env));
   exports.Set("nameToIndex", Napi::Function::New(env, NameToIndex, "nameToIndex"));
   exports.Set("indexToName", Napi::Function::New(env, IndexToName, "indexToName"));
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
 #ifdef __APPLE__
   exports.Set("sysctlRouteDump", Napi::Function::New(env, SysctlRouteDumpJs, "sysctlRouteDump"));
 #endif

@@ -83,7 +83,7 @@ test('SIGKILL, then `tunroute restore`: the table as before; SIGKILL, then a res
       assert.notEqual(table(world), before, `${strategy}: a killed daemon leaves its routes and rules`);
       const restore = world.exec('client', 'node', [CLI, 'restore', first.path]);
       assert.equal(restore.status, 0, restore.stderr);
-      assert.match(restore.stdout, /removed \d+ route\(s\)\/rule\(s\) tagged by tunroute/);
+      assert.match(restore.stdout, /removed \d+ route\(s\)\/rule\(s\), restored \d+ moved route\(s\)/);
       assert.equal(table(world), before, `${strategy}: restore puts the table back byte for byte`);
 
       const second = runDaemon(world, first.path);

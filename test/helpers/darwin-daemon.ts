@@ -55,7 +55,7 @@ export function startDaemon(mac: MacScenario, body: string, dir = mkdtempSync(jo
       for (const w of waiters.splice(0)) w();
     },
   });
-  if ('problems' in created) throw new Error(JSON.stringify(created.problems));
+  if (!('daemon' in created)) throw new Error(JSON.stringify(created));
   const daemon = created.daemon;
   running.add(daemon);
   const waitFor = (pred: (l: LogLine) => boolean, from = 0, ms = 5000): Promise<LogLine> =>

@@ -129,7 +129,7 @@ test('after SIGKILL, `tunroute restore` and a restarted daemon both sweep what w
     const restore = ns.exec('node', [CLI, 'restore', path]);
     assert.equal(restore.status, 0, restore.stderr);
     // The endpoint, 0/0, 224/4, 255.255.255.255 and the IPv6 block (unreachable ::/0).
-    assert.match(restore.stdout, /removed 6 route\(s\)\/rule\(s\) tagged by tunroute, restored 1 moved route\(s\)/);
+    assert.match(restore.stdout, /removed 6 route\(s\)\/rule\(s\), restored 1 moved route\(s\)/);
     assert.equal(table(ns), before, 'restore puts the table back');
 
     const second = new DaemonProcess(ns, ['run', path]);

@@ -41,7 +41,7 @@ async function start(mac: MacScenario, body: string, uapi: FakeUapi, resolveHost
       for (const w of waiters.splice(0)) w();
     },
   });
-  if ('problems' in created) throw new Error(JSON.stringify(created.problems));
+  if (!('daemon' in created)) throw new Error(JSON.stringify(created));
   const daemon = created.daemon;
   cleanups.push(() => daemon.abort());
   const waitFor = (pred: (l: Log) => boolean, from = 0, ms = 10_000): Promise<Log> =>

@@ -27,22 +27,22 @@ test('this boot\'s time is stable, in the past, and matches uptime', () => {
 
 test('every written entry carries the boot time; a loaded entry keeps its own when the file is rewritten', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'journal-boot-')), 'journal.json');
-  Journal.load(path, 'p.yaml', BOOT).recordMoved(route);
-  const onDisk = JSON.parse(readFileSync(path, 'utf8')) as { moved: Array<Route & { bootTime: number }> };
+  Journal.load(path, 'p.yaml', { bootTime: BOOT, os: 'darwin' }).recordMoved(route);
+  const onDisk = JSON.parse(readFileSync(path, 'utf8')) as { moved: Array<{ route: Route; bootTime: number }> };
   assert.equal(onDisk.moved[0]!.bootTime, BOOT);
   // Same boot, read a little later (clock drift within the tolerance): kept, in memory without the field.
-  const later = Journal.load(path, 'p.yaml', BOOT + 30);
+  const later = Journal.load(path, 'p.yaml', { bootTime: BOOT + 30, os: 'darwin' });
   assert.deepEqual(later.moved, [route]);
   assert.deepEqual(later.stale, []);
   later.recordMoved(multicast);
-  const rewritten = JSON.parse(readFileSync(path, 'utf8')) as { moved: Array<Route & { bootTime: number }> };
-  assert.deepEqual(rewritten.moved.map((m) => [m.destination, m.bootTime]), [['0.0.0.0/0', BOOT], ['224.0.0.0/4', BOOT + 30]]);
+  const rewritten = JSON.parse(readFileSync(path, 'utf8')) as { moved: Array<{ route: Route; bootTime: number }> };
+  assert.deepEqual(rewritten.moved.map((m) => [m.route.destination, m.bootTime]), [['0.0.0.0/0', BOOT], ['224.0.0.0/4', BOOT + 30]]);
 });
 
 test('entries from an earlier boot are dropped and reported, never handed to a restore; legacy entries without a boot are kept', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'journal-boot-')), 'journal.json');
   writeFileSync(path, JSON.stringify({ version: 1, profile: 'p.yaml', moved: [{ ...route, bootTime: BOOT }, { ...multicast }] }));
-  const after = Journal.load(path, 'p.yaml', BOOT + BOOT_TIME_TOLERANCE_S + 3600);
+  const after = Journal.load(path, 'p.yaml', { bootTime: BOOT + BOOT_TIME_TOLERANCE_S + 3600, os: 'darwin' });
   assert.deepEqual(after.moved, [multicast]);
   assert.deepEqual(after.stale, [{ route, bootTime: BOOT }]);
   const warnings: Array<[Record<string, unknown>, string]> = [];
@@ -52,5 +52,5 @@ test('entries from an earlier boot are dropped and reported, never handed to a r
   assert.match(warnings[0]![1], /earlier boot: not restored/);
   // The next write leaves the stale entry out for good.
   after.forgetMoved(multicast);
-  assert.deepEqual(Journal.load(path, 'p.yaml', BOOT).moved, []);
+  assert.deepEqual(Journal.load(path, 'p.yaml', { bootTime: BOOT, os: 'darwin' }).moved, []);
 });

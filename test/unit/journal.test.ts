@@ -14,23 +14,29 @@ const physicalDefault: Route = {
 test('a recorded move is on disk before recordMoved returns, and survives a reload', () => {
   const dir = mkdtempSync(join(tmpdir(), 'journal-'));
   const path = join(dir, 'sub', 'journal.json');
-  const j = Journal.load(path, 'p.yaml');
+  const j = Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' });
   assert.equal(j.moved.length, 0);
   j.recordMoved(physicalDefault);
   assert.ok(existsSync(path));
-  const again = Journal.load(path, 'p.yaml');
+  const again = Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' });
   assert.deepEqual(again.moved, [physicalDefault]);
   assert.equal(again.profile, 'p.yaml');
 });
 
-test('recording the same route twice keeps one entry; forgetting the last removes the file', () => {
+test('recording the same route twice keeps one entry; another route at the same key is a second entry; forgetting the last removes the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'journal-'));
   const path = join(dir, 'journal.json');
-  const j = Journal.load(path, 'p.yaml');
+  const j = Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' });
   j.recordMoved(physicalDefault);
-  j.recordMoved({ ...physicalDefault, gateway: { address: '10.0.0.1' } });
-  assert.equal(Journal.load(path, 'p.yaml').moved.length, 1);
+  j.recordMoved(physicalDefault);
+  assert.equal(Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' }).moved.length, 1);
+  // Two defaults at one key (Linux `ip route append`): both must come back.
+  const second = { ...physicalDefault, gateway: { address: '10.0.0.1' } };
+  j.recordMoved(second);
+  assert.deepEqual(Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' }).moved, [physicalDefault, second]);
   j.forgetMoved(physicalDefault);
+  assert.deepEqual(Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' }).moved, [second]);
+  j.forgetMoved(second);
   assert.equal(existsSync(path), false);
 });
 
@@ -38,6 +44,6 @@ test('a damaged journal is refused with a clear error, never silently dropped', 
   const dir = mkdtempSync(join(tmpdir(), 'journal-'));
   const path = join(dir, 'journal.json');
   writeFileSync(path, '{"version": 1, "moved": [');
-  assert.throws(() => Journal.load(path, 'p.yaml'), (e: unknown) => e instanceof JournalError && /damaged/.test(e.message));
+  assert.throws(() => Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' }), (e: unknown) => e instanceof JournalError && /damaged/.test(e.message));
   assert.equal(readFileSync(path, 'utf8'), '{"version": 1, "moved": [', 'the file is left for a person to inspect');
 });

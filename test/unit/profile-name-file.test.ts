@@ -71,7 +71,7 @@ test('refused: a regular file where the socket should be, junk in the name file,
     writeFileSync(join(dir, 'utun7.sock'), '');
     assert.match(resolveNameFile(nameFile).reason ?? '', /is not a socket$/);
     writeFileSync(nameFile, '../../etc/passwd\n');
-    assert.match(resolveNameFile(nameFile).reason ?? '', /not a utun name$/);
+    assert.match(resolveNameFile(nameFile).reason ?? '', /does not hold a utun name$/);
     assert.match(resolveNameFile(join(dir, 'missing.name')).reason ?? '', /ENOENT$/);
   });
 });

@@ -17,6 +17,7 @@ import type {
   DynamicStoreOptions, DynamicStoreSession, NativeBinding, NativeRouteSocket, NativeRouteSocketConstructor, RouteSocketOptions,
 } from '../../native/index.js';
 import type { DynamicStore, StoreSession } from './dynamic-store.js';
+import { loadNative } from '../../native/index.js';
 import type { SystemError } from '../../daemon/errors.js';
 import type { XnuKernel } from './kernel.js';
 import { systemError, type XnuRouteSocket } from './socket.js';
@@ -119,6 +120,8 @@ export function createXnuBinding(kernel: XnuKernel, options: XnuBindingOptions):
     nameToIndex: (name: string) => kernel.nameToIndex(name),
     indexToName: (index: number) => kernel.indexToName(index),
     sysctlRouteDump: (af: number, op: number, arg: number) => kernel.sysctl([4, 17, 0, af, op, arg]),
+    // Lock files are real files on the machine running the model: the host's flock(2) is the truth.
+    flock: (fd: number, operation: number) => loadNative().flock(fd, operation),
     kernel,
     sockets: () => [...opened],
     storeSessions: () => [...sessions],

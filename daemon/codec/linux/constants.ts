@@ -125,9 +125,23 @@ export const RTA = {
   RTA_MARK: { value: 16, header: 'linux/rtnetlink.h' },
   RTA_VIA: { value: 18, header: 'linux/rtnetlink.h' },
   RTA_PREF: { value: 20, header: 'linux/rtnetlink.h' },
+  RTA_ENCAP_TYPE: { value: 21, header: 'linux/rtnetlink.h' },
+  RTA_ENCAP: { value: 22, header: 'linux/rtnetlink.h' },
   RTA_EXPIRES: { value: 23, header: 'linux/rtnetlink.h' },
   RTA_PAD: { value: 24, header: 'linux/rtnetlink.h' },
   RTA_UID: { value: 25, header: 'linux/rtnetlink.h' },
+  RTA_NH_ID: { value: 30, header: 'linux/rtnetlink.h' },
+} as const satisfies ConstantTable;
+
+/** Next-hop flags (rtm_flags' low byte, rtnexthop.rtnh_flags). <linux/rtnetlink.h> */
+export const RTNH_F = {
+  RTNH_F_DEAD: { value: 1, header: 'linux/rtnetlink.h' },
+  RTNH_F_PERVASIVE: { value: 2, header: 'linux/rtnetlink.h' },
+  RTNH_F_ONLINK: { value: 4, header: 'linux/rtnetlink.h' },
+  RTNH_F_OFFLOAD: { value: 8, header: 'linux/rtnetlink.h' },
+  RTNH_F_LINKDOWN: { value: 16, header: 'linux/rtnetlink.h' },
+  RTNH_F_UNRESOLVED: { value: 32, header: 'linux/rtnetlink.h' },
+  RTNH_F_TRAP: { value: 64, header: 'linux/rtnetlink.h' },
 } as const satisfies ConstantTable;
 
 /** Route metrics, nested inside RTA_METRICS (u32 each, RTAX_CC_ALGO is a string). <linux/rtnetlink.h> */
