@@ -45,7 +45,7 @@ export class LockHeldError extends Error {
   readonly holder: Partial<LockInfo> | null;
   constructor(path: string, holder: Partial<LockInfo> | null) {
     const who = holder?.pid ? `pid ${holder.pid}${holder.profile ? `, ${holder.profile}` : ''}` : 'another process';
-    super(`the profile is already running (${who} holds ${path}); stop it first, or use \`tunroute status\``);
+    super(`another tunroute is running this profile (${who}; it holds ${path}): stop it first, or see \`tunroute status\``);
     this.holder = holder;
   }
 }

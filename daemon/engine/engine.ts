@@ -19,7 +19,7 @@ import type { Route } from '../model/route.js';
 import { gatewayText, routeKey, ruleKey } from '../model/route.js';
 import { isSystemError } from '../errors.js';
 import { FlapDamper, type FlapLimits } from './flap.js';
-import { JournalWriteError, type Journal } from './journal.js';
+import { JournalWriteError, movedIdentity, type Journal } from './journal.js';
 import type { Action } from '../plan/actions.js';
 import type { PlanFacts } from '../plan/facts.js';
 import { currentFormOf, deriveFacts } from './facts.js';
@@ -460,7 +460,9 @@ export class Engine {
           this.status.count('foreignChanges');
           this.log[quiet ? 'debug' : 'info']({ destination: current.destination, gateway: gatewayOrNone(current.gateway), interface: this.interfaceName(current.index), index: current.index }, 'foreign change: a physical route holds a destination the tunnel takes; moving it aside');
           try {
-            this.journal.recordMoved(action.route, current.record ?? null);
+            // Other physical routes at this key now (a second default at one metric) are its siblings.
+            const siblings = [...this.table.routes()].filter((k) => k !== current && !k.tagged && this.backend.sameKey(k, current)).map(movedIdentity);
+            this.journal.recordMoved(action.route, current.record ?? null, siblings);
           } catch (e) {
             if (!(e instanceof JournalWriteError)) throw e;
             this.degrade(`${e.message}; the physical route ${action.route.destination} stays where it is`);

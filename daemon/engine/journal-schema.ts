@@ -74,7 +74,9 @@ function checkRoute(v: unknown, path: string, os: 'darwin' | 'linux'): Route {
   } else {
     const address = typeof g.address === 'string' && g.address.length <= 64 ? parseAddress(g.address) : null;
     if (!address || formatAddress(address.family, address.value) !== g.address) fail(`${path}.gateway.address`, 'a canonical IP address');
-    gateway = { address: g.address as string };
+    // An IPv6 link-local next hop's zone (the interface index), as in fe80::1%en0.
+    const scope = nullableInt(g.scope, `${path}.gateway.scope`, 1, U32);
+    gateway = scope === null ? { address: g.address as string } : { address: g.address as string, scope };
   }
   const flags = array(r.flags, `${path}.flags`, 32).map((f, i) => string(f, `${path}.flags[${i}]`, FLAG_PATTERN, 'an RTF_ flag name'));
   if (os === 'linux' && (r.scope !== null || flags.length > 0)) fail(path, 'no scope and no flags on Linux');
@@ -153,7 +155,8 @@ export function validateJournal(value: unknown, os: 'darwin' | 'linux'): Journal
       const route = j.version === 1 ? checkRoute(m, `moved[${i}]`, os) : checkRoute(entry.route, `moved[${i}].route`, os);
       const record = j.version === 1 ? null : checkRecord(entry.record, `moved[${i}].record`, os);
       const bootTime = optionalBootTime(entry.bootTime, `moved[${i}].bootTime`);
-      return bootTime === undefined ? { route, record } : { route, record, bootTime };
+      const siblings = entry.siblings === undefined ? undefined : array(entry.siblings, `moved[${i}].siblings`, 16).map((x, k) => string(x, `moved[${i}].siblings[${k}]`, /^[0-9A-Za-z.:/|_#-]{1,200}$/, 'a moved route identity'));
+      return { route, record, ...(bootTime === undefined ? {} : { bootTime }), ...(siblings === undefined ? {} : { siblings }) };
     });
     const bootTime = optionalBootTime(j.bootTime, 'bootTime');
     let owned = { routes: [] as string[], rules: [] as string[] };

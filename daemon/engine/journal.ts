@@ -43,6 +43,12 @@ export interface MovedRoute {
   record: RouteRecord | null;
   /** The boot it was moved in (seconds since the epoch); absent in journals of older releases. */
   bootTime?: number;
+  /**
+   * Other physical routes that held the same key when this one was moved (Linux: two
+   * defaults at one metric), by movedIdentity: when one of them is moved later, both stay
+   * journaled. Any other later route at the key replaces this entry (a roam: the old one is gone).
+   */
+  siblings?: string[];
 }
 
 /** An entry left by an earlier boot: dropped, never restored. */
@@ -224,10 +230,13 @@ export class Journal {
   }
 
   /** Records that `route` (with the kernel's record of it) is about to be removed. Durable when this returns. */
-  recordMoved(route: Route, record: RouteRecord | null = null): void {
+  recordMoved(route: Route, record: RouteRecord | null = null, siblings: readonly string[] = []): void {
     const id = movedIdentity(route);
+    const key = routeKey(route);
     const before = this.state.moved;
-    this.state.moved = [...before.filter((m) => movedIdentity(m.route) !== id), { route, record, bootTime: this.bootTime }];
+    // At the same key, an entry stays only when this route was beside it when it was moved.
+    const kept = before.filter((m) => routeKey(m.route) !== key || (movedIdentity(m.route) !== id && (m.siblings ?? []).includes(id)));
+    this.state.moved = [...kept, { route, record, bootTime: this.bootTime, ...(siblings.length > 0 ? { siblings: [...siblings] } : {}) }];
     try {
       this.persist();
     } catch (e) {
@@ -304,8 +313,8 @@ export class Journal {
  * A moved route's identity: its kernel key and where it led. Two physical defaults at one
  * metric (`ip route append`) share the key, and both must come back.
  */
-function movedIdentity(route: Route): string {
-  const via = 'link' in route.gateway ? `link#${route.gateway.link}` : route.gateway.address;
+export function movedIdentity(route: Pick<Route, 'destination' | 'scope' | 'table' | 'metric' | 'index'> & { gateway: Route['gateway'] | null }): string {
+  const via = route.gateway === null ? '-' : 'link' in route.gateway ? `link#${route.gateway.link}` : route.gateway.address;
   return `${routeKey(route)}|${via}|${route.index}`;
 }
 

@@ -106,7 +106,7 @@ test('two profiles side by side: both tunnels carry traffic, each SIGTERM leaves
 
     const again = ns.exec('node', [CLI, 'run', fullPath]);
     assert.equal(again.status, 75, again.stderr);
-    assert.match(again.stderr, new RegExp(`already running \\(pid ${full.child.pid}`));
+    assert.match(again.stderr, new RegExp(`another tunroute is running this profile \\(pid ${full.child.pid}`));
     const otherFull = profileIn(dir, 'other', FULL(dir, 'other').replace(/wga\n/, 'wgb\n'));
     const conflict = ns.exec('node', [CLI, 'run', otherFull]);
     assert.equal(conflict.status, 75, conflict.stderr);

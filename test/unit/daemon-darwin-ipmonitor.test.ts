@@ -118,8 +118,8 @@ test('IPv6: the moved `::/0 via fe80::1%en0` keeps its zone and is restored exac
     ['default', 'fe80::1%en0', 'UGcIg', 'en0'],
     ['2001:db8:5::7', 'fe80::1%en0', 'UGHS', 'en0'],
   ]);
-  const journal = JSON.parse(readFileSync(join(h.dir, 'journal.json'), 'utf8')) as { moved: Array<{ destination: string; gateway: unknown }> };
-  assert.deepEqual(journal.moved.find((m) => m.destination === '::/0')?.gateway, { address: 'fe80::1', scope: mac.en0.index }, 'the journal keeps the zone');
+  const journal = JSON.parse(readFileSync(join(h.dir, 'journal.json'), 'utf8')) as { moved: Array<{ route: { destination: string; gateway: unknown } }> };
+  assert.deepEqual(journal.moved.find((m) => m.route.destination === '::/0')?.route.gateway, { address: 'fe80::1', scope: mac.en0.index }, 'the journal keeps the zone');
   assert.equal(await h.daemon.stop('SIGTERM'), 0);
   assert.deepEqual(mac.kernel.routes(), before, 'the RA default is back with its embedded scope, byte for byte');
 });
@@ -140,8 +140,8 @@ test('after a reboot, the journal\'s entries from the earlier boot are dropped, 
   await first.daemon.start();
   await first.state('installed');
   await first.kill(); // power loss: the moved routes stay in the journal
-  const journaled = JSON.parse(readFileSync(join(first.dir, 'journal.json'), 'utf8')) as { moved: Array<{ destination: string; bootTime: number }> };
-  assert.deepEqual(journaled.moved.map((m) => [m.destination, m.bootTime]), [['0.0.0.0/0', BOOT], ['224.0.0.0/4', BOOT], ['255.255.255.255/32', BOOT]]);
+  const journaled = JSON.parse(readFileSync(join(first.dir, 'journal.json'), 'utf8')) as { moved: Array<{ route: { destination: string }; bootTime: number }> };
+  assert.deepEqual(journaled.moved.map((m) => [m.route.destination, m.bootTime]), [['0.0.0.0/0', BOOT], ['224.0.0.0/4', BOOT], ['255.255.255.255/32', BOOT]]);
 
   // The next boot: a fresh kernel, and this time en0's lease has no router yet.
   const mac = seedMachine({ withoutDefault: true });

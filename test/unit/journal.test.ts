@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Journal, JournalError } from '../../daemon/engine/journal.js';
+import { Journal, JournalError, movedIdentity } from '../../daemon/engine/journal.js';
 import type { Route } from '../../daemon/model/route.js';
 
 const physicalDefault: Route = {
@@ -23,20 +23,22 @@ test('a recorded move is on disk before recordMoved returns, and survives a relo
   assert.equal(again.profile, 'p.yaml');
 });
 
-test('recording the same route twice keeps one entry; another route at the same key is a second entry; forgetting the last removes the file', () => {
+test('recording the same route twice keeps one entry; a second route at the key stays only when it was beside the first (two defaults at one metric), not after a roam', () => {
   const dir = mkdtempSync(join(tmpdir(), 'journal-'));
   const path = join(dir, 'journal.json');
   const j = Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' });
-  j.recordMoved(physicalDefault);
-  j.recordMoved(physicalDefault);
-  assert.equal(Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' }).moved.length, 1);
-  // Two defaults at one key (Linux `ip route append`): both must come back.
   const second = { ...physicalDefault, gateway: { address: '10.0.0.1' } };
+  j.recordMoved(physicalDefault, null, [movedIdentity(second)]);
+  j.recordMoved(physicalDefault, null, [movedIdentity(second)]);
+  assert.equal(Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' }).moved.length, 1);
+  // The sibling it was moved beside: both must come back.
   j.recordMoved(second);
   assert.deepEqual(Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' }).moved, [physicalDefault, second]);
-  j.forgetMoved(physicalDefault);
-  assert.deepEqual(Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' }).moved, [second]);
-  j.forgetMoved(second);
+  // A route that appeared at the key later (a roam to a new gateway) replaces what was there.
+  const roamed = { ...physicalDefault, gateway: { address: '10.0.0.254' } };
+  j.recordMoved(roamed);
+  assert.deepEqual(Journal.load(path, 'p.yaml', { name: 'p', os: 'darwin' }).moved, [roamed]);
+  j.forgetMoved(roamed);
   assert.equal(existsSync(path), false);
 });
 
