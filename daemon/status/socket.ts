@@ -7,7 +7,8 @@
  */
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { checkFolders } from '../trust.js';
 
 /** The default run folder; systemd's RuntimeDirectory=tunroute makes the same one. */
 export const RUN_DIR = '/var/run/tunroute';
@@ -32,6 +33,8 @@ export function ensureRunDir(dir: string): void {
   if (!st.isDirectory()) throw new Error(`${dir} is not a folder (a symbolic link or a file), refusing to serve status there`);
   if (st.uid !== uid) throw new Error(`${dir} is owned by uid ${st.uid}, not ${uid}; refusing to serve status there`);
   if ((st.mode & 0o022) !== 0) throw new Error(`${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}); refusing to serve status there`);
+  // And every folder above it (trust.ts): a user-owned parent could swap the whole folder.
+  checkFolders(dirname(resolve(dir)), { strictLast: false });
 }
 
 /** Resolves true when something answers on `path`, false when nothing listens (a stale socket from a crash). */

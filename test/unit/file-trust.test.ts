@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Journal, JournalError, JournalWriteError } from '../../daemon/engine/journal.js';
 import { loadProfile } from '../../daemon/profile/load.js';
 import { resolveNameFile } from '../../daemon/profile/name-file.js';
+import { ensureRunDir } from '../../daemon/status/socket.js';
 import type { Route } from '../../daemon/model/route.js';
 
 const CLI = fileURLToPath(new URL('../../daemon/cli.js', import.meta.url));
@@ -207,6 +208,17 @@ test('a profile is refused when someone else could swap it through a folder on i
     const j = spawnSync(process.execPath, [CLI, 'check', '--os', 'linux', safe], { encoding: 'utf8' });
     assert.equal(j.status, 1);
     assert.match(j.stderr, /wg2\.yaml:1:1 daemon\.journal: the folder .*\/open is writable by group or others .*the daemon will refuse to keep its journal there/);
+  });
+});
+
+test('the status socket\'s folder is refused under a folder another user owns', async (t) => {
+  if (skipUnlessRoot(t)) return;
+  await withRootDir((dir) => {
+    const userDir = join(dir, 'user');
+    mkdirSync(userDir);
+    chownSync(userDir, NOBODY, NOBODY);
+    assert.throws(() => ensureRunDir(join(userDir, 'run')), /the folder .*\/user is owned by uid 65534, expected root/);
+    ensureRunDir(join(dir, 'run'));
   });
 });
 
