@@ -7,7 +7,10 @@
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["OS=='mac'", {
-          "sources": ["src/platform_darwin.cc"],
+          "sources": ["src/platform_darwin.cc", "src/dynamic_store.cc"],
+          "link_settings": {
+            "libraries": ["-framework SystemConfiguration", "-framework CoreFoundation"]
+          },
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "MACOSX_DEPLOYMENT_TARGET": "11.0",

@@ -1,11 +1,15 @@
 // Module entry: RouteSocket, the interface name/index lookups and, on macOS, the
-// routing-table sysctl. Everything else (every byte of every message) is TypeScript.
+// routing-table sysctl and SCDynamicStore sessions (dynamic_store.cc). Everything else
+// (every byte of every message, every dictionary key) is TypeScript.
 #include <errno.h>
 #include <net/if.h>
 #include <sys/file.h>
 #include <napi.h>
 
 #include "errno_error.h"
+#ifdef __APPLE__
+#include "dynamic_store.h"
+#endif
 #include "platform.h"
 #include "route_socket.h"
 
@@ -67,6 +71,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
 #ifdef __APPLE__
   exports.Set("sysctlRouteDump", Napi::Function::New(env, SysctlRouteDumpJs, "sysctlRouteDump"));
+  RegisterDynamicStore(env, exports);
 #endif
   exports.Set("platform", Napi::String::New(env,
 #ifdef __APPLE__
