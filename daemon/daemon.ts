@@ -17,6 +17,7 @@ import { STATE_DIR } from './profile/profile.js';
 import { TrustError } from './trust.js';
 import { createLogger, type LogFormat, type Logger } from './logger.js';
 import { createPolicy } from './policy.js';
+import { ConfigdPublisher, serviceId } from './strategies/system.js';
 import { loadProfile } from './profile/load.js';
 import { formatProblem, type Problem } from './profile/problems.js';
 import type { Profile } from './profile/profile.js';
@@ -129,7 +130,10 @@ export class Daemon {
     logStaleEntries(journal, log);
     let engine: Engine | null = null;
     const peers = new PeerWatcher({ options: profile.wireguard, log, onChange: (why) => void engine?.trigger(why), ...options.peers });
-    engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log, peers), status: new StatusBoard() });
+    // macOS: the configd session of the `system` strategy, open whatever the strategy, so a
+    // switch away from `system` (reload, restart) also withdraws what was published.
+    const publisher = native.openDynamicStore ? new ConfigdPublisher({ native, service: serviceId(profile.name), logger: log, snapshot: () => backend.snapshot() }) : undefined;
+    engine = new Engine({ backend, journal, logger: log, policy: createPolicy(profile, native.platform, log, peers), status: new StatusBoard(), ...(publisher ? { publisher } : {}) });
     for (const w of loaded.warnings ?? []) log.warn({ warning: formatProblem(w) }, 'profile warning');
     return { daemon: new Daemon(options, native, profile, log, engine, peers, lock, journal) };
   }

@@ -86,7 +86,7 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
       const warnings = plan.warnings.join('\n');
       if (warnings !== lastWarnings) for (const w of plan.warnings) log.warn({ interface: facts.tunnel.name }, `plan: ${w}`);
       lastWarnings = warnings;
-      lastPlan = { key, desired: { actions: plan.actions } };
+      lastPlan = { key, desired: { actions: plan.actions, ...(plan.publication ? { publication: plan.publication } : {}) } };
       return lastPlan.desired;
     },
   };

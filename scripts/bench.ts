@@ -628,7 +628,8 @@ async function innerDarwinModel(n: number, count: number): Promise<void> {
   mac.addTunnel({ name: 'utun7', address: '10.10.10.2', mtu: 1420 });
   const dir = mkdtempSync(join(tmpdir(), 'tunroute-bench-mac-'));
   const net = (i: number): string => `10.${100 + (i >> 8)}.${i & 255}.0`;
-  const text = `interface:\n  name: utun7\naddress: 10.10.10.2\nmode: split\nroutes:\n${Array.from({ length: n }, (_, i) => `  - ${net(i)}/24`).join('\n')}\ndaemon:\n  journal: ${join(dir, 'j.json')}\n`;
+  // tunroute's own route writes (the system strategy would hand the routes to configd).
+  const text = `interface:\n  name: utun7\naddress: 10.10.10.2\nmode: split\nfullTunnel:\n  strategy: replace\nroutes:\n${Array.from({ length: n }, (_, i) => `  - ${net(i)}/24`).join('\n')}\ndaemon:\n  journal: ${join(dir, 'j.json')}\n`;
   const result = validateProfileText(text, join(dir, 'bench.yaml'), { platform: 'darwin' });
   if (!result.profile) throw new Error(`bench profile invalid: ${JSON.stringify(result.problems)}`);
   const log = createLogger({ level: 'warn', format: 'json', write: () => {} });

@@ -33,7 +33,7 @@ export function platformOption(value: string | undefined): Platform {
 
 export function summary(profile: Profile): string {
   const iface = profile.interface.kind === 'name' ? profile.interface.name : `the utun named in ${profile.interface.path}`;
-  const mode = profile.mode === 'full' ? `full tunnel (${profile.strategy})` : 'split tunnel';
+  const mode = profile.mode === 'full' ? `full tunnel (${profile.strategy})` : `split tunnel${profile.strategy === 'system' ? ' (system)' : ''}`;
   const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
   const addresses = profile.addresses === null ? 'address from the interface' : profile.addresses.map((a) => a.address).join(', ');
   return [

@@ -27,6 +27,7 @@ import { CONTESTED } from '../plan/facts.js';
 import { TableView } from './table-view.js';
 import { WriteWindow } from './write-window.js';
 import { gatewayOrNone, StatusBoard } from '../status/board.js';
+import type { Publication, Publisher, PublishResult } from './publisher.js';
 
 /** Kernel writes in flight at once: enough to keep the socket busy, few enough that their acks fit its buffer. */
 const WRITE_WINDOW = 128;
@@ -34,6 +35,7 @@ const WRITE_WINDOW = 128;
 const CONFIRM_AFTER_REPAIR_MS = 200;
 /** Actions a run handles between turns it gives the event loop. */
 const YIELD_EVERY = 2048;
+
 /** Route writes per run logged one line each at info; the rest of a bulk run goes to debug. */
 const LOG_EACH_WRITES = 50;
 
@@ -44,6 +46,8 @@ export type EngineState = 'starting' | 'waiting' | 'installed' | 'degraded' | 'r
 /** What the policy wants: the planner's ordered actions (install order; teardown is the sweep). */
 export interface DesiredState {
   actions: Action[];
+  /** For a strategy where the system builds the table (macOS configd): what to publish. */
+  publication?: Publication;
 }
 
 export interface EngineSettings {
@@ -92,6 +96,8 @@ export interface EngineOptions {
   journal: Journal;
   logger: Logger;
   policy: Policy;
+  /** The system's table owner, for strategies that publish instead of writing routes (macOS: configd). */
+  publisher?: Publisher;
   /** Poll interval while waiting for the interface: macOS announces no interface creation. */
   waitPollMs?: number;
   now?: () => number;
@@ -104,6 +110,9 @@ export class Engine {
   private readonly journal: Journal;
   private readonly log: Logger;
   private policy: Policy;
+  private readonly publisher: Publisher | undefined;
+  /** Keys of the routes the system should build from the publication: a change to one is a reason to run. */
+  private expected = new Set<string>();
   private flap: FlapDamper;
   private readonly waitPollMs: number;
   private readonly now: () => number;
@@ -158,6 +167,7 @@ export class Engine {
     this.journal = options.journal;
     this.log = options.logger;
     this.policy = options.policy;
+    this.publisher = options.publisher;
     this.now = options.now ?? Date.now;
     this.flap = new FlapDamper(options.policy.settings.flap, this.now);
     this.waitPollMs = options.waitPollMs ?? 1000;
@@ -180,6 +190,7 @@ export class Engine {
   /** Opens the backend, sweeps what an earlier run left, then converges. */
   async start(): Promise<void> {
     await this.backend.open((event) => this.onKernelEvent(event));
+    await this.publisher?.open((reason) => void this.trigger(reason));
     const swept = await this.sweep('start');
     if (swept.removed + swept.restored > 0) this.log.info({ ...swept }, 'swept leftovers of an earlier run');
     this.schedulePeriodic();
@@ -249,7 +260,7 @@ export class Engine {
         }
       }
       // Another instance's or tool's tagged route elsewhere is as foreign as an untagged one.
-      if (!ours && !this.owns(event.route) && !this.shapesFacts(event.route)) {
+      if (!ours && !this.owns(event.route) && !this.shapesFacts(event.route) && !this.expected.has(this.backend.keyOf(event.route))) {
         this.ignoredEvents++;
         return;
       }
@@ -361,7 +372,10 @@ export class Engine {
     const gathered = (await this.policy.gather?.(tunnel)) ?? {};
     const facts: Facts = { ...deriveFacts(snap, tunnel, this.policy.os, this.journal.moved), ...gathered };
     const plan = this.desire(facts);
-    const changes = await this.apply(snap, plan, reason);
+    // Publishing first: a service that is no longer wanted (a reload away from `system`)
+    // is withdrawn before tunroute writes routes of its own.
+    const published = await this.publish(plan.desired.publication, snap);
+    const changes = (await this.apply(snap, plan, reason)) + (published?.changes ?? 0);
     this.status.converged({
       tunnel: { name: tunnel.name, index: tunnel.index, addresses: tunnel.addresses },
       physicalDefaults: facts.physicalDefaults,
@@ -377,10 +391,25 @@ export class Engine {
       this.lastFailures = failed;
       this.setState('degraded');
       this.status.setState('degraded', `not everything could be installed: ${failed}`);
+    } else if (published && published.problems.length > 0) {
+      // The publisher logs what differs; the state says that it does.
+      if (this.state !== 'degraded') this.setState('degraded', 'the system did not build the expected table');
+      this.status.setState('degraded', `the system did not build the expected table: ${published.problems.join('; ')}`);
+    } else if (published?.settling) {
+      // Not 'installed' yet: the system's own routes arrive in the next runs.
     } else if (changes > 0 || this.state !== 'installed') {
       this.lastFailures = '';
       this.setState('installed');
     }
+  }
+
+  /** Hands the publication (if any) to the system's table owner and notes which routes it should build. */
+  private async publish(publication: Publication | undefined, snap: KernelSnapshot): Promise<PublishResult | null> {
+    if (publication && !this.publisher) throw new Error('this strategy publishes to the system, but this platform has no publisher');
+    if (!this.publisher) return null;
+    const published = await this.publisher.reconcile(publication ?? null, snap, (key, why) => this.allowRepair(key, why));
+    this.expected = new Set(publication?.expected.map((r) => this.backend.keyOf(r)) ?? []);
+    return published;
   }
 
   /**
@@ -868,6 +897,8 @@ export class Engine {
   private async sweepSnapshot(snap: KernelSnapshot, allTagged = false): Promise<SweepResult> {
     let removed = 0;
     let restored = 0;
+    // A published service goes first: the system then rebuilds the physical side itself.
+    if (this.publisher) removed += await this.publisher.withdraw();
     let failed = 0;
     const mine = (r: KernelRoute): boolean => (allTagged ? r.tagged : this.owns(r));
     for (const r of snap.routes) if (r.tagged && !mine(r)) this.reportForeign(`route|${this.backend.keyOf(r)}`, { destination: r.destination, gateway: r.gateway, index: r.index });
@@ -944,6 +975,7 @@ export class Engine {
     this.stopWaitPoll();
     this.state = 'stopped';
     this.backend.close();
+    this.publisher?.close();
   }
 
   /**
@@ -991,6 +1023,7 @@ export class Engine {
       this.stopProblem = 'some routes or rules of this profile could not be removed; the journal keeps them for `tunroute restore`';
     }
     this.backend.close();
+    this.publisher?.close();
     this.setState('stopped');
     return clean;
   }

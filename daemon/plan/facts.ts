@@ -5,6 +5,7 @@
  * full tunnel contends for. The daemon reads these from a snapshot; `tunroute plan` takes
  * them from flags; tests make them up.
  */
+import { parsePrefix, type Prefix } from '../profile/prefix.js';
 import type { Family, Route } from '../model/route.js';
 import type { Platform } from '../profile/profile.js';
 
@@ -71,3 +72,12 @@ export interface PlanFacts {
 
 /** The destinations a full tunnel takes from the physical side. */
 export const CONTESTED: readonly string[] = ['0.0.0.0/0', '::/0', '224.0.0.0/4', '255.255.255.255/32'];
+
+/** The physical interface's connected networks, as prefixes (an address with host bits names its network). */
+export function connectedSubnets(physical: Pick<PhysicalDefault, 'subnets'>): Prefix[] {
+  return (physical.subnets ?? []).flatMap((text) => {
+    const parsed = parsePrefix(text);
+    if (parsed.ok) return [parsed.prefix];
+    return parsed.reason === 'host-bits' ? [parsed.network] : [];
+  });
+}

@@ -153,7 +153,22 @@ export function describeAction(action: Action): string {
   return `${action.kind.padEnd(16)} ${target}${notes.length > 0 ? `  (${notes.join('; ')})` : ''}`;
 }
 
+/** The `system` strategy: the dictionaries published to configd, then the table IPMonitor builds from them. */
+function formatPublication(plan: Plan): string[] {
+  const out = ['Published to configd (SCDynamicStore session keys, removed when tunroute stops or dies):'];
+  for (const [key, value] of Object.entries(plan.publication?.values ?? {})) {
+    out.push(`  ${key}`, ...JSON.stringify(value, null, 2).split('\n').map((line) => `    ${line}`));
+  }
+  out.push('', 'Expected table (IPMonitor builds it; tunroute watches it and asks IPMonitor to re-apply when routes go missing):');
+  return out;
+}
+
 export function formatPlanText(plan: Plan): string {
+  if (plan.publication) {
+    const out = [...formatPublication(plan), formatRouteTable(plan), 'Actions: none (tunroute writes no route with this strategy)'];
+    if (plan.warnings.length > 0) out.push('', 'Warnings:', ...plan.warnings.map((w) => `  - ${w}`));
+    return `${out.join('\n')}\n`;
+  }
   const numbered = (list: Action[]): string[] => list.map((a, i) => `${String(i + 1).padStart(3)}. ${describeAction(a)}`);
   const out = [formatRouteTable(plan), 'Actions:', ...numbered(plan.actions), '', 'Teardown:', ...numbered(plan.teardown)];
   if (plan.warnings.length > 0) out.push('', 'Warnings:', ...plan.warnings.map((w) => `  - ${w}`));
@@ -196,5 +211,6 @@ export function planJson(plan: Plan): Record<string, unknown> {
     actions: plan.actions.map(actionJson),
     teardown: plan.teardown.map(actionJson),
     warnings: plan.warnings,
+    ...(plan.publication ? { configd: plan.publication.values } : {}),
   };
 }

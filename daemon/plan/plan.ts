@@ -50,8 +50,10 @@ export { effectiveMetric };
 import type { Profile } from '../profile/profile.js';
 import { covers, FAMILY_BITS, formatAddress, formatPrefix, parseAddress, parsePrefix, type Prefix } from '../profile/prefix.js';
 import { add, addRule, demoteToScoped, ensure, removeUnscoped, teardownOf, type Action } from './actions.js';
-import type { ExistingRoute, PhysicalDefault, PlanFacts } from './facts.js';
+import { connectedSubnets, type ExistingRoute, type PhysicalDefault, type PlanFacts } from './facts.js';
 import { allowedIpRoutes, endpointAddresses, fullModeCoverage, type PlannedEndpoint } from './peers.js';
+import type { Publication } from '../engine/publisher.js';
+import { planSystem } from '../strategies/system.js';
 
 export interface Plan {
   os: PlanFacts['os'];
@@ -63,6 +65,8 @@ export interface Plan {
   teardown: Action[];
   /** What the plan had to leave out, and why (offline, a held destination). */
   warnings: string[];
+  /** The `system` strategy: what is published to configd; `routes` is then the table IPMonitor should build. */
+  publication?: Publication;
 }
 
 export const MAIN_TABLE = 254;
@@ -111,6 +115,11 @@ export function ipv6Summary(profile: Profile): string {
 }
 
 export function planRoutes(profile: Profile, facts: PlanFacts): Plan {
+  if (facts.os === 'darwin' && profile.strategy === 'system') {
+    // tunroute writes no route: configd's IPMonitor builds the table from the published service.
+    const { publication, warnings } = planSystem(profile, facts);
+    return { os: facts.os, routes: publication.expected, rules: [], actions: [], teardown: [], warnings, publication };
+  }
   const warnings: string[] = [];
   const own = tunnelAddresses(profile, facts).map((a) => a.address);
   const ctx: Context = { profile, facts, families: tunnelFamilies(profile), block6: profile.mode === 'full' && profile.ipv6 === 'block', warnings, endpoints: endpointAddresses(profile, facts, warnings, own) };
@@ -199,15 +208,6 @@ function bypassActions(ctx: Context): Action[] {
   }
   for (const prefix of profile.exclude) bypass(prefix, 'exclude', 'exclude');
   return out;
-}
-
-/** The physical interface's connected networks, as prefixes (an address with host bits names its network). */
-function connectedSubnets(physical: PhysicalDefault): Prefix[] {
-  return (physical.subnets ?? []).flatMap((text) => {
-    const parsed = parsePrefix(text);
-    if (parsed.ok) return [parsed.prefix];
-    return parsed.reason === 'host-bits' ? [parsed.network] : [];
-  });
 }
 
 interface TunnelPart {

@@ -9,7 +9,13 @@ import type { Prefix } from './prefix.js';
 
 export type Platform = 'darwin' | 'linux';
 export type Mode = 'full' | 'split';
-export type FullTunnelStrategy = 'policy' | 'replace' | 'split-default';
+/**
+ * How the tunnel gets its routes (see the README's strategies). `system` (macOS only)
+ * publishes the tunnel to configd and lets IPMonitor build the table, in both modes;
+ * `policy` (Linux only) routes by policy rules; `replace` and `split-default` write the
+ * routes themselves and choose how mode: full takes the default.
+ */
+export type FullTunnelStrategy = 'system' | 'policy' | 'replace' | 'split-default';
 /**
  * What IPv6 traffic does: `tunnel` (YAML `true`): into the tunnel; `block` (YAML `false`,
  * the default): refused while a full tunnel is up (split mode routes no IPv6); `bypass`:
@@ -51,6 +57,13 @@ export interface PeerOptions {
   resolveIntervalMs: number;
 }
 
+/** DNS for the tunnel, published with the `system` strategy (configd makes it the resolver). */
+export interface DnsSettings {
+  /** Resolver addresses, canonical. */
+  servers: string[];
+  searchDomains: string[];
+}
+
 export interface Profile {
   /** The file it came from, for messages. */
   file: string;
@@ -64,6 +77,8 @@ export interface Profile {
   addresses: TunnelAddress[] | null;
   mode: Mode;
   strategy: FullTunnelStrategy;
+  /** null: the tunnel publishes no DNS. */
+  dns: DnsSettings | null;
   routes: Prefix[];
   exclude: Prefix[];
   /** The endpoints written as addresses; `wireguard` has those read from the tunnel or resolved from names. */
@@ -115,7 +130,7 @@ export function profileNameFromFile(file: string): string {
 export const DEFAULTS = {
   mode: 'full',
   /** The full-tunnel strategy when none is written: each platform's way of working with the table's owner. */
-  strategy: { linux: 'policy', darwin: 'replace' } as Record<Platform, FullTunnelStrategy>,
+  strategy: { linux: 'policy', darwin: 'system' } as Record<Platform, FullTunnelStrategy>,
   multicast: true,
   broadcast: true,
   ipv6: 'block',

@@ -41,6 +41,16 @@ export const FORMATS: Record<string, { noun: string; test: (text: string) => boo
     test: (t) => t === AUTO,
     describe: (t) => `expected a list or auto, got the string ${JSON.stringify(t)}`,
   },
+  'tunroute-address': {
+    noun: 'an address such as 10.64.0.1',
+    test: (t) => parseAddress(t) !== null,
+    describe: (t) => `${JSON.stringify(t)} is not an IPv4 or IPv6 address, expected an address such as 10.64.0.1`,
+  },
+  'tunroute-domain': {
+    noun: 'a domain such as corp.example.com',
+    test: (t) => isDomain(t),
+    describe: (t) => `${JSON.stringify(t)} is not a domain name, expected labels of letters, digits and "-" joined by dots, such as corp.example.com`,
+  },
   'tunroute-duration': {
     noun: 'a duration with a unit such as 30s or 500ms',
     test: (t) => parseDuration(t) !== null,
@@ -63,6 +73,12 @@ export const FORMATS: Record<string, { noun: string; test: (text: string) => boo
     describe: (t) => `${JSON.stringify(t)} is not an interface name, expected 1 to 15 characters without spaces, "/" or ":"`,
   },
 };
+
+/** A DNS name: dot-separated labels of 1-63 letters, digits or inner hyphens, 253 characters at most. */
+export function isDomain(text: string): boolean {
+  const name = text.endsWith('.') ? text.slice(0, -1) : text;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
 
 /** ADDRESS or ADDRESS/LENGTH, as wg-quick's Address takes it. */
 export function parseInterfaceAddress(text: string): { address: string; length: number | null } | null {

@@ -14,7 +14,7 @@ import { PrefixIndex, prefixKey } from './prefix-index.js';
 import { checkSchema, parseEndpoint, parseInterfaceAddress } from './schema.js';
 import { checkPeerOptions, peerWarnings } from './peers.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
-import { checkStrategy, fwmarkKeys, ipv6ModeOf, ipv6Warnings } from './strategy.js';
+import { checkStrategy, checkSystemKeys, fwmarkKeys, ipv6ModeOf, ipv6Warnings } from './strategy.js';
 import { formatPath, locate, sortProblems, type PathSegment, type Problem } from './problems.js';
 import { defaultJournalPath, DEFAULTS, PROFILE_NAME_PATTERN, profileNameFromFile, RESERVED_LINUX_TABLES, type Endpoint, type InterfaceSource, type LogLevel, type Platform, type Profile, type TunnelAddress } from './profile.js';
 
@@ -133,6 +133,7 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
   checkContradictions(checks, routes, exclude, endpoints, addresses);
   const mtu = checkMtu(checks);
   const daemon = checkDaemon(checks, name);
+  const dns = checkSystemKeys(checks, strategy);
 
   if (iface === null) return null;
   return {
@@ -142,6 +143,7 @@ function checkMeaning(raw: Raw, file: string, platform: Platform, found: Found[]
     addresses,
     mode: checks.mode,
     strategy,
+    dns,
     routes: routes.prefixes,
     exclude: exclude.prefixes,
     endpoints: endpoints.list,

@@ -18,7 +18,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -195,13 +195,18 @@ Napi::Value FromPlist(Napi::Env env, CFPropertyListRef plist, int depth) {
 // What the notification queue hands the event loop: the changed keys as UTF-8.
 using ChangedKeys = std::vector<std::string>;
 
+// Shared by the session and its thread-safe function, which can be finalized first (at
+// environment teardown): neither touches the other after it is gone.
 struct Shared {
   // Set by close() on the JS thread: deliveries already queued are dropped.
   std::atomic<bool> closed{false};
+  // Set by the thread-safe function's finalizer: it must not be aborted any more.
+  std::atomic<bool> finalized{false};
 };
+using SharedRef = std::shared_ptr<Shared>;
 
-void DeliverChange(Napi::Env env, Napi::Function onChange, Shared* shared, ChangedKeys* keys) {
-  if (env != nullptr && onChange != nullptr && !shared->closed.load()) {
+void DeliverChange(Napi::Env env, Napi::Function onChange, SharedRef* shared, ChangedKeys* keys) {
+  if (env != nullptr && onChange != nullptr && !(*shared)->closed.load()) {
     Napi::Array list = Napi::Array::New(env, keys->size());
     for (size_t i = 0; i < keys->size(); i++) list.Set(static_cast<uint32_t>(i), Napi::String::New(env, (*keys)[i]));
     try {
@@ -213,7 +218,7 @@ void DeliverChange(Napi::Env env, Napi::Function onChange, Shared* shared, Chang
   delete keys;
 }
 
-using ChangeFunction = Napi::TypedThreadSafeFunction<Shared, ChangedKeys, DeliverChange>;
+using ChangeFunction = Napi::TypedThreadSafeFunction<SharedRef, ChangedKeys, DeliverChange>;
 
 class DynamicStoreSession : public Napi::ObjectWrap<DynamicStoreSession> {
  public:
@@ -247,9 +252,12 @@ class DynamicStoreSession : public Napi::ObjectWrap<DynamicStoreSession> {
     store_ = SCDynamicStoreCreateWithOptions(kCFAllocatorDefault, static_cast<CFStringRef>(name.get()), options, &DynamicStoreSession::OnChange, &context);
     if (store_ == nullptr) throw LastError(env, "SCDynamicStoreCreateWithOptions");
 
-    shared_ = new Shared();
-    change_ = ChangeFunction::New(env, info[2].As<Napi::Function>(), "tunroute:DynamicStore", 0, 1, shared_,
-                                  [](Napi::Env, void*, Shared* shared) { delete shared; });
+    shared_ = std::make_shared<Shared>();
+    change_ = ChangeFunction::New(env, info[2].As<Napi::Function>(), "tunroute:DynamicStore", 0, 1, new SharedRef(shared_),
+                                  [](Napi::Env, void*, SharedRef* shared) {
+                                    (*shared)->finalized.store(true);
+                                    delete shared;
+                                  });
     // Like an unref'd socket: a watched store alone does not keep the process running.
     change_.Unref(env);
     queue_ = dispatch_queue_create("org.tunroute.dynamic-store", DISPATCH_QUEUE_SERIAL);
@@ -273,7 +281,8 @@ class DynamicStoreSession : public Napi::ObjectWrap<DynamicStoreSession> {
       if (CFGetTypeID(key) == CFStringGetTypeID()) keys->push_back(Utf8(static_cast<CFStringRef>(key)));
     }
     // An empty list is meaningful: configd restarted and our keys are gone (reference §5.4).
-    if (self->change_.NonBlockingCall(keys) != napi_ok) delete keys;
+    // CloseNow() drains this queue before it touches shared_, so reading it here is safe.
+    if (self->shared_->finalized.load() || self->change_.NonBlockingCall(keys) != napi_ok) delete keys;
   }
 
   void RequireOpen(Napi::Env env, const char* function) {
@@ -353,8 +362,8 @@ class DynamicStoreSession : public Napi::ObjectWrap<DynamicStoreSession> {
     }
     if (shared_ != nullptr) {
       shared_->closed.store(true);
-      change_.Abort();
-      shared_ = nullptr;  // freed by the thread-safe function's finalizer
+      if (!shared_->finalized.load()) change_.Abort();
+      shared_.reset();
     }
     if (store_ != nullptr) {
       CFRelease(store_);
@@ -364,7 +373,7 @@ class DynamicStoreSession : public Napi::ObjectWrap<DynamicStoreSession> {
 
   SCDynamicStoreRef store_ = nullptr;
   dispatch_queue_t queue_ = nullptr;
-  Shared* shared_ = nullptr;
+  SharedRef shared_;
   ChangeFunction change_;
 };
 

@@ -37,9 +37,14 @@ export interface Harness {
   kill(): Promise<void>;
 }
 
-/** A profile: `body`, then the `daemon:` section with a test journal and `daemonLines` (indented YAML). */
+/**
+ * A profile: `body`, then the `daemon:` section with a test journal and `daemonLines`
+ * (indented YAML). A body that names no strategy runs `replace`, the strategy these files
+ * test by default; the `system` strategy (the macOS default) has daemon-darwin-system.test.ts.
+ */
 export function profileText(dir: string, body: string, daemonLines = ''): string {
-  return `${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n${daemonLines}`;
+  const strategy = /strategy:/.test(body) ? '' : 'fullTunnel:\n  strategy: replace\n';
+  return `${strategy}${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n${daemonLines}`;
 }
 
 export function startDaemon(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-')), pid = DAEMON_PID, daemonLines = '', bootTime?: number): Harness {

@@ -29,8 +29,8 @@ function seedMachine(): MacScenario {
 async function start(mac: MacScenario, body: string, uapi: FakeUapi, resolveHost?: (name: string) => Promise<string[]>) {
   const dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-wg-'));
   const profilePath = join(dir, 'profile.yaml');
-  const write = (text: string): void => writeFileSync(profilePath, `interface: {name: utun7}\naddress: 10.10.10.2\nwireguard: {pollInterval: 1s, resolveInterval: 10s}\n${text}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`);
-  writeFileSync(profilePath, `interface: {name: utun7}\naddress: 10.10.10.2\nwireguard: {pollInterval: 1s, resolveInterval: 10s}\n${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`);
+  const write = (text: string): void => writeFileSync(profilePath, `interface: {name: utun7}\naddress: 10.10.10.2\nfullTunnel: {strategy: replace}\nwireguard: {pollInterval: 1s, resolveInterval: 10s}\n${text}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`);
+  writeFileSync(profilePath, `interface: {name: utun7}\naddress: 10.10.10.2\nfullTunnel: {strategy: replace}\nwireguard: {pollInterval: 1s, resolveInterval: 10s}\n${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`);
   const logs: Log[] = [];
   const waiters: Array<() => void> = [];
   const created = Daemon.create({

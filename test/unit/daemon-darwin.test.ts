@@ -227,7 +227,7 @@ test('a DHCP renewal: configd\'s IPMonitor re-adds en0\'s default over ours (EEX
 test('flapping: another agent deleting the same route again and again meets exponential back-off and one warning', async () => {
   const mac = seedMachine();
   const dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-'));
-  writeFileSync(join(dir, 'profile.yaml'), `interface:\n  name: utun7\naddress: 10.10.10.2\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  flap:\n    maxRepairs: 3\n    window: 30s\n    initialDelay: 300ms\n    maxDelay: 2s\n`);
+  writeFileSync(join(dir, 'profile.yaml'), `interface:\n  name: utun7\naddress: 10.10.10.2\nfullTunnel:\n  strategy: replace\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  flap:\n    maxRepairs: 3\n    window: 30s\n    initialDelay: 300ms\n    maxDelay: 2s\n`);
   const h = start(mac, '', dir);
   await h.daemon.start();
   await h.state('installed');

@@ -147,3 +147,39 @@ test('the SDK declarations are strict enough: each kind of mistake fails to comp
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** node-gyp's own gyp (npm ships it): what `npm ci` runs to build the addon. */
+function gypMain(): { main: string; nodeGyp: string } | null {
+  const roots = [join(dirname(dirname(process.execPath)), 'lib/node_modules/npm/node_modules/node-gyp'), '/usr/share/nodejs/node-gyp', '/usr/lib/node_modules/npm/node_modules/node-gyp'];
+  const nodeGyp = roots.find((r) => existsSync(join(r, 'gyp/gyp_main.py')));
+  return nodeGyp ? { main: join(nodeGyp, 'gyp/gyp_main.py'), nodeGyp } : null;
+}
+
+test('binding.gyp: on macOS the addon gets dynamic_store.cc and links SystemConfiguration and CoreFoundation; on Linux neither', (t) => {
+  const gyp = gypMain();
+  if (gyp === null) return t.skip("needs node-gyp's gyp (shipped with npm)");
+  if (spawnSync('python3', ['--version'], { stdio: 'ignore' }).status !== 0) return t.skip('needs python3, which node-gyp needs too');
+  const gypi = join(root, 'native/build/config.gypi');
+  if (!existsSync(gypi)) return t.skip('needs the addon built once (native/build/config.gypi)');
+  const makefiles = (os: string): string => {
+    const out = mkdtempSync(join(tmpdir(), `tunroute-gyp-${os}-`));
+    try {
+      const result = spawnSync('python3', [
+        gyp.main, join(root, 'native/binding.gyp'), '-f', 'make', `-DOS=${os}`, '--depth=.', `--generator-output=${out}`, '-Goutput_dir=.',
+        '-I', join(gyp.nodeGyp, 'addon.gypi'), '-I', gypi,
+        `-Dnode_gyp_dir=${gyp.nodeGyp}`, `-Dmodule_root_dir=${join(root, 'native')}`, '-Dnode_root_dir=/usr', '-Dnode_lib_file=node.lib', '-Dnode_engine=v8',
+        '-Dlibrary=shared_library', '-Dvisibility=default', '-Dstandalone_static_library=0', `-Dnapi_build_version=${process.versions.napi}`,
+      ], { cwd: join(root, 'native'), encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      return readFileSync(join(out, 'tunroute_native.target.mk'), 'utf8');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  };
+  const mac = makefiles('mac');
+  assert.match(mac, /src\/dynamic_store\.o/);
+  assert.match(mac, /LIBS := \\\n\t-framework SystemConfiguration \\\n\t-framework CoreFoundation/);
+  const linux = makefiles('linux');
+  assert.doesNotMatch(linux, /dynamic_store|platform_darwin|framework/);
+  assert.match(linux, /src\/platform_linux\.o/);
+});

@@ -12,8 +12,10 @@ import { planRoutes } from '../../daemon/plan/plan.js';
 import type { PlanFacts } from '../../daemon/plan/facts.js';
 import type { Route } from '../../daemon/model/route.js';
 
+/** The route-writing strategies (replace on macOS unless named): with `system` IPMonitor resolves these itself. */
 function profile(text: string, platform: 'darwin' | 'linux' = 'darwin'): Profile {
-  const result = validateProfileText(text, 'bypass.yaml', { platform });
+  const strategy = platform === 'darwin' && !text.includes('strategy') ? 'fullTunnel: {strategy: replace}\n' : '';
+  const result = validateProfileText(`${strategy}${text}`, 'bypass.yaml', { platform });
   assert.equal(result.problems, undefined, JSON.stringify(result.problems));
   return result.profile as Profile;
 }

@@ -11,8 +11,10 @@ import type { PlanFacts } from '../../daemon/plan/facts.js';
 import { diffPlans, teardownOf, add } from '../../daemon/plan/actions.js';
 import type { Route } from '../../daemon/model/route.js';
 
+/** The route-writing strategies (replace unless named). */
 function profile(text: string): Profile {
-  const result = validateProfileText(`interface: {name: utun7}\naddress: 10.10.10.2\n${text}`, 'd.yaml', { platform: 'darwin' });
+  const strategy = text.includes('strategy') ? '' : 'fullTunnel: {strategy: replace}\n';
+  const result = validateProfileText(`interface: {name: utun7}\naddress: 10.10.10.2\n${strategy}${text}`, 'd.yaml', { platform: 'darwin' });
   assert.equal(result.problems, undefined);
   return result.profile as Profile;
 }

@@ -16,8 +16,9 @@ import { planRoutes } from '../../daemon/plan/plan.js';
 import type { PlanFacts } from '../../daemon/plan/facts.js';
 import { flagLetters, formatRouteTable, netstatDestination, planJson } from '../../daemon/plan/format.js';
 
+/** These tests plan the route-writing strategies (replace unless named); `system` has strategy-system.test.ts. */
 function profile(text: string): Profile {
-  const result = validateProfileText(text, 'seed.yaml', { platform: 'darwin' });
+  const result = validateProfileText(text.includes('strategy') ? text : `fullTunnel: {strategy: replace}\n${text}`, 'seed.yaml', { platform: 'darwin' });
   assert.equal(result.problems, undefined);
   return result.profile as Profile;
 }

@@ -70,7 +70,7 @@ test('tunroute check: exit 0 and one summary line for a valid profile', () => {
     writeFileSync(file, 'interface: {name: utun7}\naddress: 10.10.10.2\nendpoints: [203.0.113.7]\n', { mode: 0o600 });
     const run = check('--os', 'darwin', file);
     assert.equal(run.status, 0, run.stderr);
-    assert.equal(run.stdout, `${file}: ok, full tunnel (replace) on utun7, 10.10.10.2, 0 routes, 0 excludes, 1 endpoint, IPv6 blocked while the tunnel is up, reconcile every 30s\n`);
+    assert.equal(run.stdout, `${file}: ok, full tunnel (system) on utun7, 10.10.10.2, 0 routes, 0 excludes, 1 endpoint, IPv6 blocked while the tunnel is up, reconcile every 30s\n`);
     assert.equal(run.stderr, '');
     // The summary says what each IPv6 setting does; an explicit bypass also warns.
     writeFileSync(file, 'interface: {name: wg0}\naddress: [10.10.10.2, "fd00::2"]\nipv6: true\nendpoints: [203.0.113.7]\n', { mode: 0o600 });

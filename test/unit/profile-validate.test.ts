@@ -33,7 +33,9 @@ test('a minimal profile gets every default', () => {
   assert.deepEqual(p.interface, { kind: 'name', name: 'utun7' });
   assert.equal(p.addresses, null);
   assert.equal(p.mode, 'full');
-  assert.equal(p.strategy, 'replace', 'macOS: replace until the configd strategy exists');
+  // The strategy that works with the table's owner: configd on macOS.
+  assert.equal(p.strategy, 'system');
+  assert.equal(p.dns, null);
   assert.deepEqual([p.routes, p.exclude, p.endpoints], [[], [], []]);
   assert.deepEqual([p.multicast, p.broadcast, p.ipv6, p.mtu], [true, true, 'block', null], 'IPv6 is blocked by default');
   assert.deepEqual(p.linux, { table: 51820, rulePriority: 10000, metric: 0, fwmark: null, setFwmark: false });
