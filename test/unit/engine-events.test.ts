@@ -27,7 +27,7 @@ test('foreign routes off the plan start no reconcile; a deleted route of ours is
   mac.addTunnel({ name: 'utun7', address: '10.10.10.2', mtu: 1420 });
   const dir = mkdtempSync(join(tmpdir(), 'tunroute-events-'));
   const routes = Array.from({ length: 20 }, (_, i) => `  - 10.${100 + i}.0.0/16`).join('\n');
-  const result = validateProfileText(`interface:\n  name: utun7\naddress: 10.10.10.2\nmode: split\nroutes:\n${routes}\ndaemon:\n  journal: ${join(dir, 'j.json')}\n`, join(dir, 'p.yaml'), { platform: 'darwin' });
+  const result = validateProfileText(`interface:\n  name: utun7\naddress: 10.10.10.2\nmode: split\nfullTunnel:\n  strategy: replace\nroutes:\n${routes}\ndaemon:\n  journal: ${join(dir, 'j.json')}\n`, join(dir, 'p.yaml'), { platform: 'darwin' });
   assert.ok(result.profile, JSON.stringify(result.problems));
   const binding = createXnuBinding(mac.kernel, { pid: 4242 });
   let dumps = 0;

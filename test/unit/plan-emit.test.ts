@@ -12,7 +12,8 @@ import { planRoutes } from '../../daemon/plan/plan.js';
 import { emitMessages } from '../../daemon/plan/emit.js';
 import { routeFlagNames, walk, type RouteMessage } from '../../daemon/codec/darwin/index.js';
 
-const profile = validateProfileText('interface: {name: utun7}\naddress: 10.10.10.2\nendpoints: [203.0.113.7]\n', 'e.yaml', { platform: 'darwin' }).profile as Profile;
+// replace: the routes tunroute writes itself (with `system` it writes none, and there is nothing to emit).
+const profile = validateProfileText('interface: {name: utun7}\naddress: 10.10.10.2\nfullTunnel: {strategy: replace}\nendpoints: [203.0.113.7]\n', 'e.yaml', { platform: 'darwin' }).profile as Profile;
 const plan = planRoutes(profile, {
   os: 'darwin',
   tunnel: { name: 'utun7', index: 36, addresses: [] },
