@@ -25,7 +25,9 @@ interface Started {
 
 function start(mac: MacScenario, dir: string, name: string, body: string, pid: number): Started {
   const profilePath = join(dir, `${name}.yaml`);
-  writeFileSync(profilePath, `name: ${name}\n${body}\ndaemon:\n  journal: ${join(dir, `${name}.journal.json`)}\n  reconcileInterval: 1s\n`);
+  // Ownership of routes tunroute writes itself: replace unless the body names a strategy.
+  const strategy = body.includes('strategy') ? '' : 'fullTunnel:\n  strategy: replace\n';
+  writeFileSync(profilePath, `name: ${name}\n${strategy}${body}\ndaemon:\n  journal: ${join(dir, `${name}.journal.json`)}\n  reconcileInterval: 1s\n`);
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
   const created = Daemon.create({
