@@ -1030,15 +1030,18 @@ export class Engine {
 
   /** The fields of a route-change log line: the same keys on both platforms, `gateway` always a string. */
   private describe(route: Route | KernelRoute): Record<string, unknown> {
+    // A route that refuses traffic (unreachable …) has no gateway or device: it says its type instead.
+    const refusing = route.type !== undefined && route.type !== 'unicast';
     return {
       destination: route.destination,
-      gateway: gatewayOrNone(route.gateway),
-      interface: 'interface' in route ? route.interface : this.interfaceName(route.index),
+      gateway: gatewayOrNone(refusing ? null : route.gateway),
+      interface: refusing ? '' : 'interface' in route ? route.interface : this.interfaceName(route.index),
       index: route.index,
       scope: route.scope,
       ...(route.table !== null ? { table: route.table } : {}),
       ...(route.metric !== null ? { metric: route.metric } : {}),
       flags: route.flags,
+      ...(refusing ? { type: route.type } : {}),
     };
   }
 

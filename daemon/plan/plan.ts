@@ -255,6 +255,7 @@ function blockRoute(ctx: Context, destination: string, options: { table?: number
     return { family: 'inet6', destination, gateway: { address: '::1' }, interface: 'lo0', index: LO0_INDEX, scope: null, table: null, metric: null, flags: flags('UP', 'GATEWAY', 'STATIC', 'REJECT'), mtu: null, origin: 'tunnel' };
   }
   const type: RouteType = 'unreachable';
+  // No device and no next hop: the backend sends neither for a refusing route.
   return { family: options.family ?? 'inet6', destination, gateway: { link: 0 }, interface: '', index: 0, scope: null, table: options.table ?? MAIN_TABLE, metric: options.metric ?? null, flags: [], mtu: null, origin: 'tunnel', type };
 }
 

@@ -94,7 +94,7 @@ test('physical gateway change under policy: a DHCP client\'s delete-and-add, the
   });
 });
 
-test('profile edited while running: only the difference is applied; an invalid edit keeps the running configuration', async (t) => {
+test('profile edited while running: only the difference is applied; an invalid edit keeps the running configuration; policy to replace swaps the rules for main routes', async (t) => {
   if (skipUnlessWorld(t)) return;
   await withWorld({}, async (world) => {
     const before = table(world);
@@ -126,6 +126,16 @@ test('profile edited while running: only the difference is applied; an invalid e
     assert.equal(table(world), installed, 'nothing changed');
     assert.equal(daemon.child.exitCode, null, 'still running');
     assertThroughTunnel(world);
+
+    // Another strategy: the rules and the table go, main gets the tunnel's defaults.
+    mark = daemon.lines.length;
+    save(edited('fullTunnel:\n  strategy: replace\n'));
+    await daemon.waitFor((l) => l.state === 'installed' && l.from === 'reloading', 10_000, mark);
+    for (const family of ['-4', '-6']) assert.doesNotMatch(world.ip('client', family, 'rule'), new RegExp(TAG), `no rule of ours is left (${family})`);
+    assert.equal(world.ip('client', 'route', 'show', 'table', '51820'), '', 'the policy table is empty');
+    assert.match(world.ip('client', 'route', 'show'), new RegExp(`^default dev ${world.interfaces.tunnel.client} ${TAG}`, 'm'));
+    assertThroughTunnel(world);
+    assertPhysicalStays(world);
     await stopAndCompare(daemon, world, before);
   });
 });

@@ -46,7 +46,7 @@ test('full tunnel with each strategy, and split mode with routes: IPv4 and IPv6 
   });
 });
 
-test('IPv6 blocked when the tunnel has none (each strategy): no v6 target, no physical v6; link-local and LAN v6 work', async (t) => {
+test('IPv6 blocked when the tunnel has none (each strategy): no v6 target, no physical v6; link-local and LAN v6 work; ipv6: bypass opts out', async (t) => {
   if (skipUnlessWorld(t)) return;
   await withWorld({ tunnelIpv6: false }, async (world) => {
     const before = table(world);
@@ -68,6 +68,15 @@ test('IPv6 blocked when the tunnel has none (each strategy): no v6 target, no ph
       await stopAndCompare(daemon, world, before);
       assert.ok(world.ping('client', ADDRESSES.internet.v6).ok, `${strategy}: after SIGTERM IPv6 works again`);
     }
+
+    // The explicit opt-out: IPv6 uses the physical network, and the daemon says so.
+    const { daemon } = startDaemon(world, { ipv6: 'bypass' });
+    await daemon.waitForState('installed', 15_000);
+    assertThroughTunnel(world, ['v4']);
+    assert.ok(world.ping('client', ADDRESSES.internet.v6).ok, 'bypass: IPv6 goes out the physical network');
+    assert.match(world.routeGet('client', ADDRESSES.internet.v6), /via fd00:50::1 dev eth0\b/);
+    assert.ok(daemon.lines.some((l) => typeof l.msg === 'string' && l.msg.includes('ipv6: bypass')), 'and the daemon warns about it');
+    await stopAndCompare(daemon, world, before);
   });
 });
 
