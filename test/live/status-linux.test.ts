@@ -132,7 +132,8 @@ test('status: a stale socket from a killed run is replaced; a second instance of
     const table = ns.ip('route', 'show', 'table', 'all');
     const third = new DaemonProcess(ns, ['run', path, '--run-dir', first.runDir]);
     assert.equal(await third.exited, 75);
-    assert.match(third.stderr, /another tunroute is running this profile/);
+    // The profile's lock (instance-lock.ts) refuses it before its status socket would.
+    assert.match(third.stderr, /the profile is already running|another tunroute is running this profile/);
     assert.equal(ns.ip('route', 'show', 'table', 'all'), table, 'the refused instance touched nothing');
     assert.equal(statusJson(first.runDir, 'office').pid, second.child.pid, 'the running one still answers');
 
