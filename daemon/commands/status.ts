@@ -11,7 +11,7 @@ import { loadProfile } from '../profile/load.js';
 import { formatProblem } from '../profile/problems.js';
 import { PROFILE_NAME_PATTERN } from '../profile/profile.js';
 import { formatStatus, type StatusDocument } from '../status/document.js';
-import { listSockets, queryStatus, RUN_DIR, socketPath } from '../status/socket.js';
+import { checkRunDir, listSockets, queryStatus, RUN_DIR, socketPath } from '../status/socket.js';
 
 export const EXIT_NO_DAEMON = 3;
 export const EXIT_NOT_ROOT = 77;
@@ -26,8 +26,9 @@ it shows every running instance. PROFILE is a profile file or a profile name.
   --json          the status document(s), one JSON object per line (see the README)
   --run-dir DIR   where the daemons' status sockets are (default ${RUN_DIR})
 
-Exit status: 0 shown, 2 usage, 3 no daemon running (for PROFILE, or none at all),
-77 not root (the status sockets are root's alone), 78 PROFILE has problems.
+Exit status: 0 shown, 1 the run folder is not root's alone (its sockets are not believed),
+2 usage, 3 no daemon running (for PROFILE, or none at all), 77 not root (the status
+sockets are root's alone), 78 PROFILE has problems.
 `;
 
 export async function main(args: string[]): Promise<number> {
@@ -46,6 +47,8 @@ export async function main(args: string[]): Promise<number> {
     return EXIT_NOT_ROOT;
   }
   const runDir = values['run-dir'] ?? RUN_DIR;
+  // A socket in a folder someone else can write could be theirs, answering with made-up state.
+  if (existsSync(runDir)) checkRunDir(runDir);
   const target = positionals[0];
   let sockets: Array<{ name: string; path: string }>;
   if (target === undefined) {

@@ -9,8 +9,9 @@
  * The marker lives in the run folder, which the system empties at boot, so the next boot
  * starts the tunnel as usual; `launchctl kickstart` starts it again by hand.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeTrustedFile } from '../trust.js';
 
 /** The environment variable the plist sets to the job's label. */
 export const LAUNCHD_LABEL_ENV = 'TUNROUTE_LAUNCHD_LABEL';
@@ -22,7 +23,7 @@ export function stopMarkerPath(runDir: string, label: string): string {
 /** Never throws: it runs on the way out, and the exit status must still be reported. */
 export function leaveStopMarker(runDir: string, label: string): void {
   try {
-    writeFileSync(stopMarkerPath(runDir, label), `${process.pid}\n`, { mode: 0o600 });
+    writeTrustedFile(stopMarkerPath(runDir, label), `${process.pid}\n`, 0o600);
   } catch (e) {
     process.stderr.write(`tunroute run: cannot leave the unclean-stop marker (${e instanceof Error ? e.message : String(e)}); launchd may restart the tunnel\n`);
   }

@@ -28,6 +28,11 @@ export function pidFilePath(runDir: string, name: string): string {
  */
 export function ensureRunDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  checkRunDir(dir);
+}
+
+/** The checks of ensureRunDir on an existing folder; `tunroute status` makes them too, before believing an answer. */
+export function checkRunDir(dir: string): void {
   const st = lstatSync(dir);
   const uid = process.geteuid?.() ?? 0;
   if (!st.isDirectory()) throw new Error(`${dir} is not a folder (a symbolic link or a file), refusing to serve status there`);

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI } from '../helpers/daemon-process.js';
-import { isLinux, isRoot } from '../helpers/netns.js';
+import { CLI, DaemonProcess, writeProfile } from '../helpers/daemon-process.js';
+import { isLinux, isRoot, withNetns } from '../helpers/netns.js';
 import { asNobody, cannotRunAsNobody } from '../helpers/nobody.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -166,4 +166,33 @@ test('install-service and uninstall-service: not root is exit 77', (t) => {
     assert.equal(r.status, 77, r.stderr);
     assert.match(r.stderr, /needs root/);
   }
+});
+
+test('the daemon needs no capability but CAP_NET_ADMIN (the unit\'s CapabilityBoundingSet): installs, serves status, restores', async (t) => {
+  if (!isLinux || !isRoot) return t.skip('needs root on Linux (network namespaces)');
+  if (!hasCommand('setpriv')) return t.skip('needs setpriv (util-linux) to drop capabilities');
+  await withNetns('caps', async (ns) => {
+    ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
+    ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
+    ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
+    ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
+    ns.ip('link', 'set', 'tun0', 'up');
+    const table = (): string => [ns.ip('-4', 'route', 'show', 'table', 'all'), ns.ip('-6', 'route', 'show', 'table', 'all'), ns.ip('rule')].join('--\n');
+    const before = table();
+    const { dir, path } = writeProfile((dir) => `name: caps\ninterface: {name: tun0}\naddress: 10.10.10.2\nfullTunnel: {strategy: replace}\ndaemon:\n  journal: ${join(dir, 'caps.journal.json')}\n`);
+    // Root, but with every capability except CAP_NET_ADMIN gone from the bounding set, as under the unit.
+    const dropped = { spawn: (cmd: string, args: string[]) => ns.spawn('setpriv', ['--bounding-set', '-all,+net_admin', '--inh-caps', '-all', '--reuid', '0', cmd, ...args]) };
+    const d = new DaemonProcess(dropped, ['run', path]);
+    await d.waitForState('installed');
+    const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${d.child.pid}/status`, 'utf8'))?.[1];
+    assert.equal(BigInt(`0x${capEff}`), 1n << 12n, 'CAP_NET_ADMIN (12) and nothing else');
+    assert.match(ns.ip('route', 'show'), /^default dev tun0 proto 232/m);
+    assert.ok(existsSync(join(dir, 'caps.journal.json')), 'the journal is written');
+    const st = tunroute(['status', '--json', '--run-dir', d.runDir, 'caps']);
+    assert.equal(st.status, 0, st.stderr);
+    assert.equal((JSON.parse(st.stdout) as { state: string }).state, 'installed');
+    d.signal('SIGTERM');
+    assert.equal(await d.exited, 0);
+    assert.equal(table(), before);
+  });
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnlessLinuxRoot, withNetns, type Netns } from '../helpers/netns.js';
@@ -132,7 +132,8 @@ test('status: a stale socket from a killed run is replaced; a second instance of
     const table = ns.ip('route', 'show', 'table', 'all');
     const third = new DaemonProcess(ns, ['run', path, '--run-dir', first.runDir]);
     assert.equal(await third.exited, 75);
-    assert.match(third.stderr, /another tunroute is running this profile/);
+    // The profile's lock (instance-lock.ts) refuses it before its status socket would.
+    assert.match(third.stderr, /the profile is already running|another tunroute is running this profile/);
     assert.equal(ns.ip('route', 'show', 'table', 'all'), table, 'the refused instance touched nothing');
     assert.equal(statusJson(first.runDir, 'office').pid, second.child.pid, 'the running one still answers');
 
@@ -141,12 +142,16 @@ test('status: a stale socket from a killed run is replaced; a second instance of
   });
 });
 
-test('status: no daemon at all is exit 3', (t) => {
+test('status: no daemon at all is exit 3; a run folder others can write is not believed', (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   const empty = mkdtempSync(join(tmpdir(), 'tunroute-run-'));
   const none = status(['--run-dir', empty]);
   assert.equal(none.status, 3);
   assert.match(none.stderr, /no tunroute daemon is running/);
+  chmodSync(empty, 0o777);
+  const open = status(['--run-dir', empty]);
+  assert.equal(open.status, 1);
+  assert.match(open.stderr, /is writable by group or others/);
 
 });
 
