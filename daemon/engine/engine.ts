@@ -846,7 +846,14 @@ export class Engine {
       this.log[quiet ? 'debug' : 'warn']({ destination: back.destination, gateway: back.gateway, index: back.index }, 'onTunnelDown is "block": a physical route came back while the tunnel is down; moving it aside again');
       const name = snap.interfaces.find((i) => i.index === back.index)?.name ?? moved.interface;
       const current: Route = { ...moved, gateway: back.gateway ?? moved.gateway, index: back.index, interface: name };
-      this.journal.recordMoved(current);
+      try {
+        // With the kernel's own record of it, so teardown puts it back exactly.
+        this.journal.recordMoved(current, back.record ?? null);
+      } catch (e) {
+        if (!(e instanceof JournalWriteError)) throw e;
+        this.degrade(`${e.message}; the physical route ${back.destination} stays where it is`);
+        continue;
+      }
       await this.write('remove-unscoped', current, () => this.backend.deleteRoute(back), {}, quiet);
     }
   }
