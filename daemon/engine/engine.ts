@@ -544,7 +544,7 @@ export class Engine {
     };
     await removeStale(stale.filter((k) => !standIn(k)));
     if (toRestore.length > 0) {
-      const routes = [...this.table.routes()];
+      const routes = this.table.routes();
       for (const moved of [...toRestore].reverse()) {
         if ((await this.restoreMoved(moved, routes)) !== 'restored') continue;
         this.changes++;
