@@ -94,8 +94,9 @@ class Namespace {
     rmSync(file, { force: true });
     return ms;
   }
-  routeCount(proto = TAG): number {
-    return this.ip('-4', 'route', 'show', 'proto', proto).split('\n').filter(Boolean).length;
+  /** Routes tagged `proto` in the main table (the profile's routes), or in every table. */
+  routeCount(proto = TAG, table = 'main'): number {
+    return this.ip('-4', 'route', 'show', 'table', table, 'proto', proto).split('\n').filter(Boolean).length;
   }
   /** A tun device for the tunnel (down until `up`) and a veth pair for the physical network. */
   machine(up = true): void {
@@ -280,7 +281,7 @@ async function benchInstallRemove(n: number): Promise<void> {
       if (count !== n) failures.push(`round ${round}: ${count} of ${n} routes installed`);
       const { ms, code } = await d.stop();
       daemonDown.push(ms);
-      const left = ns.routeCount();
+      const left = ns.routeCount(TAG, 'all');
       if (code !== 0 || left !== 0) failures.push(`round ${round}: SIGTERM exit ${code}, ${left} routes left`);
     });
   }

@@ -248,7 +248,7 @@ export class Engine {
     if (event.kind === 'link' || event.kind === 'address' || event.kind === 'overflow') this.interfacesSettled = false;
     if (event.kind === 'route' && (this.state === 'installed' || this.state === 'degraded')) {
       const ours = this.wanted.get(this.backend.keyOf(event.route));
-      if (event.change === 'deleted' && ours && this.interfacesSettled && this.installed.has(routeKey(ours)) && this.backend.satisfies(event.route, ours)) {
+      if (event.change === 'deleted' && ours && this.repairsAtOnce(ours) && this.installed.has(routeKey(ours)) && this.backend.satisfies(event.route, ours)) {
         this.status.count('foreignChanges');
         // `pid` is pino's own key (ours); the process that changed the route is `byPid`.
         this.log.info({ destination: event.route.destination, scope: event.route.scope, byPid: event.pid }, 'foreign change: one of our routes was deleted');
@@ -277,6 +277,17 @@ export class Engine {
     if (CONTESTED.includes(route.destination)) return true;
     const key = this.backend.keyOf(route);
     return this.journal.moved.some((m) => this.backend.keyOf(m) === key);
+  }
+
+  /**
+   * Whether a deletion of `route` may be repaired at once from the last plan. Only a route
+   * through the tunnel qualifies: its form depends on the tunnel alone, while endpoint routes
+   * and physical copies follow the physical gateway, which a roam changes in the same burst
+   * of messages. And only while no run is under way or due, and no interface, address or
+   * overflow event is unseen: then the plan the route came from is still the current one.
+   */
+  private repairsAtOnce(route: Route): boolean {
+    return this.interfacesSettled && this.running === null && this.lastTunnel !== null && route.index === this.lastTunnel.index;
   }
 
   /**
@@ -573,7 +584,7 @@ export class Engine {
     };
     await removeStale(stale.filter((k) => !standIn(k)));
     if (toRestore.length > 0) {
-      const routes = [...this.table.routes()];
+      const routes = this.table.routes();
       for (const moved of [...toRestore].reverse()) {
         if ((await this.restoreMoved(moved, routes)) !== 'restored') continue;
         this.changes++;

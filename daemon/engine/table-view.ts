@@ -43,8 +43,10 @@ export class TableView {
     else bucket.splice(at, 1);
   }
 
-  /** Every route, in no particular order. */
-  *routes(): IterableIterator<KernelRoute> {
-    for (const bucket of this.byDestination.values()) yield* bucket;
+  /** Every route, in no particular order (an array, not a generator: a run walks it once per table). */
+  routes(): KernelRoute[] {
+    const out: KernelRoute[] = [];
+    for (const bucket of this.byDestination.values()) for (const route of bucket) out.push(route);
+    return out;
   }
 }

@@ -137,6 +137,15 @@ export function prefixOf(mask: Uint8Array): number | null {
   return prefix;
 }
 
+/** True when any bit past `prefix` is set (an address, not a network): checked in place. */
+export function hasHostBits(bytes: Uint8Array, prefix: number): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefix - i * 8));
+    if (((bytes[i] as number) & (0xff >> keep)) !== 0) return true;
+  }
+  return false;
+}
+
 /** `bytes` with every bit past `prefix` cleared. */
 export function applyPrefix(bytes: Uint8Array, prefix: number): Uint8Array {
   const mask = maskBytes(prefix, bytes.length);

@@ -4,7 +4,7 @@
  * RTM_GETROUTE and encoded into the requests the backend sends.
  */
 import { ByteReader, ByteWriter } from '../bytes.js';
-import { applyPrefix, parseCidr, parseIp } from '../../model/ip.js';
+import { hasHostBits, parseCidr, parseIp } from '../../model/ip.js';
 import { LAYOUT, RT_SCOPE, RT_TABLE, RTA, RTAX, RTM, RTN, RTPROT, TUNROUTE_RTPROT } from './constants.js';
 import { familyNumber } from './names.js';
 import {
@@ -145,8 +145,7 @@ function address(text: string, family: 'inet' | 'inet6', what: string): Uint8Arr
 function encodeRoute(type: number, spec: RouteSpec, seq: number, flags: number, isDelete: boolean): Uint8Array {
   const dst = parseCidr(spec.destination);
   if (dst.family !== spec.family) throw new RangeError(`destination ${spec.destination} is not an ${spec.family} prefix`);
-  const masked = applyPrefix(dst.bytes, dst.prefix);
-  if (!masked.every((b, i) => b === dst.bytes[i])) throw new RangeError(`destination ${spec.destination} has host bits set`);
+  if (hasHostBits(dst.bytes, dst.prefix)) throw new RangeError(`destination ${spec.destination} has host bits set`);
 
   const gateway = spec.gateway ?? null;
   const table = spec.table ?? RT_TABLE.RT_TABLE_MAIN.value;
