@@ -25,5 +25,10 @@ if (files.length === 0) {
   console.error(`no test files matched under ${root}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// A test that hangs (a daemon that never exits, a namespace command that never returns) must
+// fail the run, not hold CI until its limit: each test gets 5 minutes, the whole run 40.
+const PER_TEST_MS = 5 * 60_000;
+const WHOLE_RUN_MS = 40 * 60_000;
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${PER_TEST_MS}`, ...files], { stdio: 'inherit', timeout: WHOLE_RUN_MS, killSignal: 'SIGKILL' });
+if (result.error?.code === 'ETIMEDOUT') console.error(`run-tests: the suite did not finish within ${WHOLE_RUN_MS / 60_000} minutes and was killed`);
 process.exit(result.status ?? 1);

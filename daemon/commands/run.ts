@@ -56,7 +56,7 @@ export async function main(args: string[]): Promise<number> {
   const logFile = values['log-file'] === undefined ? null : new LogFile(values['log-file']);
   const reopen = (): void => logFile?.reopen();
   if (logFile) process.on('SIGUSR2', reopen);
-  return runDaemon({
+  const status = await runDaemon({
     ...(logFile ? { logWrite: (line: string) => logFile.write(line), errorWrite: (line: string) => logFile.write(line) } : {}),
     // Under systemd, the one-line startup errors (a bad profile) are errors in the journal too.
     ...(!logFile && format === 'journal' ? { errorWrite: (line: string) => process.stderr.write(`<3>${line}`) } : {}),
@@ -66,4 +66,9 @@ export async function main(args: string[]): Promise<number> {
     runDir,
     ...(label !== undefined ? { onUncleanStop: () => leaveStopMarker(runDir, label) } : {}),
   });
+  // The daemon has stopped: its table is restored, or the journal holds what is left. Its exit
+  // status is what launchd and systemd act on, so it must not wait for every library handle
+  // (a file watcher still being set up when the signal came) to let the event loop drain.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(status);
 }
