@@ -15,7 +15,7 @@
  * - codecs: Linux and macOS route messages decoded per second, Linux against a minimal decoder;
  * - check: `tunroute check` of a large profile against parsing the same YAML alone.
  *
- *   node dist/scripts/bench.js [--quick] [--rounds N] [--json FILE] [--only install,repair,…] [--sizes 10000,50000]
+ *   node dist/scripts/bench.js [--quick] [--rounds N] [--json FILE] [--only codecs,check,repair,reconcile,install,storm,darwin] [--sizes 10000,50000]
  *
  * --quick is the CI smoke test: small sizes, one round, every benchmark runs, no figures judged.
  * Medians over rounds (min–max shown), because the machines are shared and noisy.
@@ -32,8 +32,25 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = join(ROOT, 'dist/daemon/cli.js');
 const TAG = '232';
 
-const { values } = parseArgs({
+const USAGE = 'usage: node dist/scripts/bench.js [--quick] [--rounds N] [--json FILE] [--only codecs,check,repair,reconcile,install,storm,darwin] [--sizes 10000,50000]\n';
+
+let parsed: ReturnType<typeof parseOptions>;
+try {
+  parsed = parseOptions();
+} catch (e) {
+  process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const { values } = parsed;
+
+function parseOptions() {
+  return parseArgs({
   options: {
+    help: { type: 'boolean', short: 'h', default: false },
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     json: { type: 'string' },
@@ -43,7 +60,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     sizes: { type: 'string' },
   },
-});
+  });
+}
 
 // ---- helpers ------------------------------------------------------------------------
 
@@ -235,7 +253,14 @@ const QUICK = values.quick;
 const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
 const SIZES = values.sizes ? values.sizes.split(',').map(Number) : QUICK ? [200] : [1_000, 10_000, 50_000];
 /** Benchmark groups to run (all by default): codecs, check, repair, reconcile, install, storm, darwin. */
+const GROUPS = ['codecs', 'check', 'repair', 'reconcile', 'install', 'storm', 'darwin'];
 const ONLY = values.only ? new Set(values.only.split(',')) : null;
+for (const group of ONLY ?? []) {
+  if (!GROUPS.includes(group)) {
+    process.stderr.write(`bench: unknown benchmark ${JSON.stringify(group)}, expected some of ${GROUPS.join(',')}\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const wants = (group: string): boolean => ONLY === null || ONLY.has(group);
 
 /**
