@@ -127,7 +127,9 @@ export class StatusBoard {
     const now = this.now();
     const iso = (t: number): string => new Date(t).toISOString();
     for (const [key, episode] of this.episodes) if (episode.until <= now) this.episodes.delete(key);
-    const place = (r: Route) => ({ destination: r.destination, gateway: gatewayOrNone(r.gateway), interface: r.interface, index: r.index, scope: r.scope, table: r.table, metric: r.metric });
+    // A refusing route (the IPv6 block: unreachable, prohibit, blackhole) has no next hop and
+    // no device: its gateway reads as what it does, like `ip route`'s first word.
+    const place = (r: Route) => ({ destination: r.destination, gateway: r.type && r.type !== 'unicast' ? r.type : gatewayOrNone(r.gateway), interface: r.interface, index: r.index, scope: r.scope, table: r.table, metric: r.metric });
     return {
       state: this.state,
       why: this.why,

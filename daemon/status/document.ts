@@ -105,7 +105,7 @@ export function formatStatus(doc: StatusDocument, now = Date.now()): string {
     out.push(
       ...table(
         ['destination', 'gateway', 'interface', 'scope/table', 'metric', 'origin', 'repaired'],
-        doc.routes.map((r) => [r.destination, r.gateway, `${r.interface} #${r.index}`, where(r), r.metric === null ? '-' : String(r.metric), r.origin, r.repairs ? `${r.repairs}x, last ${ago(r.lastRepairedAt)}` : 'never']),
+        doc.routes.map((r) => [r.destination, r.gateway, r.index === 0 ? '-' : `${r.interface} #${r.index}`, where(r), r.metric === null ? '-' : String(r.metric), r.origin, r.repairs ? `${r.repairs}x, last ${ago(r.lastRepairedAt)}` : 'never']),
       ),
     );
   } else {

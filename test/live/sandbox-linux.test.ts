@@ -41,7 +41,11 @@ test('sandbox: the shipped example through the whole lifecycle, the table identi
   const sections = [...out.matchAll(/^(\d)\. /gm)].map((m) => m[1]);
   assert.deepEqual(sections, ['1', '2', '3', '4', '5', '6']);
   assert.match(out, /^1\. The client's table before tunroute\n {4}default via 192\.168\.50\.1 dev eth0/m);
-  assert.match(out, /the table with tunroute running:\n {4}default dev tw[0-9a-z]+-\d+c proto 232/);
+  // The example leaves the strategy to the platform: on Linux, policy routing.
+  assert.match(out, /starting .*strategy=policy/);
+  assert.match(out, /the table with tunroute running:\n {4}default dev tw[0-9a-z]+-\d+c table 51820 proto 232/);
+  assert.match(out, /the table with tunroute running:\n(?: {4}.*\n)*? {4}default via 192\.168\.50\.1 dev eth0 \n/, "main's own default stays as it was");
+  assert.match(out, /^ {4}rule 10000:\tfrom all lookup main suppress_prefixlength 0 proto 232$/m);
   assert.match(out, /^ {4}instance: sandbox$/m, 'its status');
   assert.match(out, /^ {6}peers \(1\) from \/var\/run\/wireguard\/tw[0-9a-z]+-\d+c\.sock:\n {8}peer \S+\n {10}endpoint: 198\.51\.100\.1:51820$/m, 'the peer read from wireguard-go (endpoints: auto)');
   assert.match(out, /ping 172\.16\.99\.2: answers; WireGuard sent [1-9]\d* and received [1-9]\d* bytes/);
