@@ -27,8 +27,12 @@ const nodeFs = {
   stat: (path: string): Stats => statSync(path),
 };
 
-/** A profile is a few kilobytes; anything past this is not one. */
-export const PROFILE_MAX_BYTES = 1 << 20;
+/**
+ * A bound, not a budget: a country list or a corporate range list of 50,000 prefixes is
+ * about 1 MB of YAML, so 16 MiB (some 800,000 routes) keeps room for real profiles while
+ * refusing a file that is not one (a link to /dev/zero, a log).
+ */
+export const PROFILE_MAX_BYTES = 16 << 20;
 
 export function loadProfile(path: string, options: LoadOptions): LoadResult {
   const isRoot = options.isRoot ?? process.getuid?.() === 0;

@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadProfile } from '../../daemon/profile/load.js';
+import { loadProfile, PROFILE_MAX_BYTES } from '../../daemon/profile/load.js';
 import { formatProblem } from '../../daemon/profile/problems.js';
 
 const GOOD = 'interface: {name: utun7}\n';
@@ -25,6 +25,25 @@ function fakeFs(stat: { uid: number; mode: number; file?: boolean }, text = GOOD
 test('a missing file is one problem, not an exception', () => {
   const result = loadProfile('/nonexistent/tunroute/p.yaml', { platform: 'darwin', isRoot: false });
   assert.deepEqual(result.problems?.map(formatProblem), ['/nonexistent/tunroute/p.yaml:1:1 (file): does not exist, expected a readable YAML profile']);
+});
+
+test('size: a 50,000-route profile (a country list) loads; a file past the bound is refused unread', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunroute-size-'));
+  try {
+    const routes = Array.from({ length: 50_000 }, (_, i) => `  - 10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`).join('\n');
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, `interface: {name: wg0}\nmode: split\nroutes:\n${routes}\n`);
+    const loaded = loadProfile(big, { platform: 'linux', isRoot: false });
+    assert.equal(loaded.problems, undefined, loaded.problems?.map(formatProblem).join('\n'));
+    assert.equal(loaded.profile?.routes.length, 50_000);
+    const huge = join(dir, 'huge.yaml');
+    writeFileSync(huge, GOOD);
+    truncateSync(huge, PROFILE_MAX_BYTES + 1);
+    const refused = loadProfile(huge, { platform: 'linux', isRoot: false });
+    assert.match(refused.problems?.map(formatProblem).join('\n') ?? '', /^.*huge\.yaml:1:1 \(file\): .*more than the \d+ expected/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a directory is refused', () => {
