@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { loadProfile } from '../profile/load.js';
 import { formatProblem } from '../profile/problems.js';
 import { CONFIG_DIR, DEFAULT_PREFIX, installedPackage, launchdInstallSteps, launchdLabel, realNode, systemdInstallSteps, unitInstance } from '../service/service.js';
-import { assertRootOnlyAncestors, assertRootOnlyFile, runSteps, under, type StepContext } from '../service/steps.js';
+import { assertRootOnlyAncestors, assertRootOnlyFile, runSteps, serviceTarget, under, type StepContext } from '../service/steps.js';
 import { defaultJournalPath, STATE_DIR } from '../profile/profile.js';
 import { platformOption } from './check.js';
 
@@ -59,17 +59,9 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('needs exactly one PROFILE');
-  const os = platformOption(values.os);
-  const dryRun = values['dry-run'] ?? false;
-  const root = values.root ?? '';
-  if (root !== '' && !root.startsWith('/')) throw new UsageError('--root must be an absolute path');
-  const prefix = values.prefix ?? DEFAULT_PREFIX;
-  if (!prefix.startsWith('/')) throw new UsageError('--prefix must be an absolute path');
-  if (os !== process.platform && !dryRun && root === '') throw new UsageError(`installing a ${os} service on ${process.platform} needs --dry-run or --root`);
-  if (!dryRun && process.geteuid?.() !== 0) {
-    process.stderr.write('tunroute install-service: needs root (try sudo, or --dry-run to see the steps)\n');
-    return 77;
-  }
+  const target = serviceTarget('install-service', values, platformOption, DEFAULT_PREFIX);
+  if (target === null) return 77;
+  const { os, dryRun, root, prefix } = target;
 
   const path = positionals[0] as string;
   // The file may be the user's own: it is checked here and installed root-owned.

@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { loadProfile } from '../profile/load.js';
 import { PROFILE_NAME_PATTERN } from '../profile/profile.js';
 import { DEFAULT_PREFIX, launchdUninstallSteps, profileTarget, systemdUninstallSteps, type UninstallRequest } from '../service/service.js';
-import { runSteps, under, type StepContext } from '../service/steps.js';
+import { runSteps, serviceTarget, under, type StepContext } from '../service/steps.js';
 import { platformOption } from './check.js';
 
 const HELP = `usage: tunroute uninstall-service PROFILE [--purge] [--dry-run] [--prefix DIR] [--root DIR] [--os darwin|linux]
@@ -48,15 +48,9 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('needs exactly one PROFILE (a name or a file)');
-  const os = platformOption(values.os);
-  const dryRun = values['dry-run'] ?? false;
-  const root = values.root ?? '';
-  if (root !== '' && !root.startsWith('/')) throw new UsageError('--root must be an absolute path');
-  if (os !== process.platform && !dryRun && root === '') throw new UsageError(`removing a ${os} service on ${process.platform} needs --dry-run or --root`);
-  if (!dryRun && process.geteuid?.() !== 0) {
-    process.stderr.write('tunroute uninstall-service: needs root (try sudo, or --dry-run to see the steps)\n');
-    return 77;
-  }
+  const service = serviceTarget('uninstall-service', values, platformOption, DEFAULT_PREFIX);
+  if (service === null) return 77;
+  const { os, dryRun, root, prefix } = service;
   const ctx: StepContext = { root, dryRun, out: (line) => process.stdout.write(line + '\n') };
   const target = positionals[0] as string;
   const isName = PROFILE_NAME_PATTERN.test(target) && !existsSync(target);
@@ -65,7 +59,7 @@ export async function main(args: string[]): Promise<number> {
   const loaded = existsSync(file) ? loadProfile(file, { platform: os, isRoot: false }) : null;
   const name = loaded?.profile?.name ?? (isName ? target : null);
   if (name === null) throw new UsageError(`${target}: not a profile file or a profile name`);
-  const request: UninstallRequest = { os, name, prefix: values.prefix ?? DEFAULT_PREFIX, purge: values.purge ?? false, ...(loaded?.profile ? { journal: loaded.profile.daemon.journal } : {}) };
+  const request: UninstallRequest = { os, name, prefix, purge: values.purge ?? false, ...(loaded?.profile ? { journal: loaded.profile.daemon.journal } : {}) };
   await runSteps(os === 'linux' ? systemdUninstallSteps(ctx, request) : launchdUninstallSteps(ctx, request), ctx);
   return 0;
 }

@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { UsageError } from '../errors.js';
 
 export interface Step {
   /** One line saying what the step does, printed before it runs (or instead, with --dry-run). */
@@ -23,6 +24,40 @@ export interface StepContext {
   root: string;
   dryRun: boolean;
   out: (line: string) => void;
+}
+
+/** The options install-service and uninstall-service share, read and checked once. */
+export interface ServiceTarget {
+  os: 'darwin' | 'linux';
+  dryRun: boolean;
+  root: string;
+  prefix: string;
+}
+
+/**
+ * Checks the shared options (usage errors throw `UsageError`): `--root` and `--prefix`
+ * absolute, another platform's service only with --dry-run or --root. Returns null after
+ * printing why when the real system would be changed without root (exit 77).
+ */
+export function serviceTarget(
+  command: 'install-service' | 'uninstall-service',
+  values: { os?: string; 'dry-run'?: boolean; root?: string; prefix?: string },
+  platformOption: (value: string | undefined) => 'darwin' | 'linux',
+  defaultPrefix: string,
+): ServiceTarget | null {
+  const os = platformOption(values.os);
+  const dryRun = values['dry-run'] ?? false;
+  const root = values.root ?? '';
+  if (root !== '' && !root.startsWith('/')) throw new UsageError('--root must be an absolute path');
+  const prefix = values.prefix ?? defaultPrefix;
+  if (!prefix.startsWith('/')) throw new UsageError('--prefix must be an absolute path');
+  const verb = command === 'install-service' ? 'installing' : 'removing';
+  if (os !== process.platform && !dryRun && root === '') throw new UsageError(`${verb} a ${os} service on ${process.platform} needs --dry-run or --root`);
+  if (!dryRun && process.geteuid?.() !== 0) {
+    process.stderr.write(`tunroute ${command}: needs root (try sudo, or --dry-run to see the steps)\n`);
+    return null;
+  }
+  return { os, dryRun, root, prefix };
 }
 
 export async function runSteps(steps: Step[], ctx: StepContext): Promise<void> {
