@@ -86,6 +86,8 @@ interface PlanCache {
   desired: DesiredState;
   /** routeKey of each action's route, by action index ('' for rules). */
   routeKeys: string[];
+  /** The backend's kernel key of each action's route, by action index ('' for rules). */
+  kernelKeys: string[];
   /** The routes it adds or ensures, by the backend's kernel key. */
   wanted: Map<string, Route>;
   wantedRouteKeys: Set<string>;
@@ -327,9 +329,12 @@ export class Engine {
     const desired = this.policy.desire(facts);
     if (this.lastPlan?.desired !== desired) {
       const routeKeys = desired.actions.map((a) => ('route' in a ? routeKey(a.route) : ''));
+      const kernelKeys = desired.actions.map((a) => ('route' in a ? this.backend.keyOf(a.route) : ''));
       const wanted = new Map<string, Route>();
-      for (const a of desired.actions) if (a.kind === 'add' || a.kind === 'ensure' || a.kind === 'demote-to-scoped') wanted.set(this.backend.keyOf(a.route), a.route);
-      this.lastPlan = { desired, routeKeys, wanted, wantedRouteKeys: new Set([...wanted.values()].map(routeKey)) };
+      desired.actions.forEach((a, i) => {
+        if (a.kind === 'add' || a.kind === 'ensure' || a.kind === 'demote-to-scoped') wanted.set(kernelKeys[i] as string, a.route);
+      });
+      this.lastPlan = { desired, routeKeys, kernelKeys, wanted, wantedRouteKeys: new Set([...wanted.values()].map(routeKey)) };
     }
     return this.lastPlan;
   }
@@ -445,7 +450,7 @@ export class Engine {
     const freed = new Map<string, { quiet: boolean }>();
     // Ownership first: every key this run may add goes into the ledger in ONE durable write
     // before the first kernel write (none when all are owned already, as for a repair).
-    if (!this.ownAhead(desired, snap)) return 0;
+    if (!this.ownAhead(plan, snap)) return 0;
     // Families whose endpoint route or copy could not be put in place: their physical route stays.
     const unsafe = new Set<string>();
 
@@ -608,14 +613,19 @@ export class Engine {
    * untagged holder (a physical route about to be moved, an adopted one) leaves the key
    * harmless to own. False when the journal cannot be written: then nothing is added.
    */
-  private ownAhead(desired: DesiredState, snap: KernelSnapshot): boolean {
+  private ownAhead(plan: PlanCache, snap: KernelSnapshot): boolean {
+    const { desired, kernelKeys } = plan;
     const routes: string[] = [];
     const rules: string[] = [];
     const taggedRules = new Set(snap.rules.filter((r) => r.tagged).map(ruleKey));
-    for (const action of desired.actions) {
+    for (let i = 0; i < desired.actions.length; i++) {
+      const action = desired.actions[i] as Action;
       if (action.kind === 'add' || action.kind === 'ensure' || action.kind === 'demote-to-scoped') {
+        // The plan's kernel keys are built once per plan, not once per run (a quiet run at
+        // 10,000 routes spent a quarter of its time building them here). A tagged route in
+        // place is ours (journal.own skips a key it has) or another owner's (not claimed).
         const current = this.table.get(action.route);
-        if (current === undefined || !current.tagged || this.owns(current)) routes.push(this.backend.keyOf(action.route));
+        if (current === undefined || !current.tagged) routes.push(kernelKeys[i] as string);
       } else if (action.kind === 'add-rule') {
         const key = ruleKey(action.rule);
         if (!taggedRules.has(key) || this.journal.ownsRule(key)) rules.push(key);
