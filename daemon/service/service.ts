@@ -158,6 +158,8 @@ function purgeSteps(ctx: StepContext, req: UninstallRequest, otherProfiles: bool
       if (existsSync(under(ctx, journal))) throw new Error(`${journal} still lists routes moved aside (the stop did not finish its cleanup); run \`sudo tunroute restore ${profileTarget(req.os, req.name)}\` and uninstall again`);
     },
   });
+  // The instance lock beside the journal: its daemon is stopped by now, so nothing holds it.
+  steps.push(removeStep(ctx, `${journal}.lock`, 'the instance lock (--purge)'));
   return steps;
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CLI, DaemonProcess, writeProfile } from '../helpers/daemon-process.js';
 import { isLinux, isRoot, withNetns } from '../helpers/netns.js';
 import { asNobody, cannotRunAsNobody } from '../helpers/nobody.js';
@@ -104,11 +104,15 @@ test('install-service (systemd) into a temporary root, twice, then uninstall ins
   assert.ok(existsSync(unitPath) && existsSync(copy));
   assert.ok(existsSync(installed), 'the profile is kept without --purge');
 
+  const lock = join(root, '/var/lib/tunroute/home.journal.json.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  writeFileSync(lock, '4242\n'); // what a stopped instance leaves: its flock file
   const removeHome = tunroute(['uninstall-service', '--root', root, '--purge', 'home']);
   assert.equal(removeHome.status, 0, removeHome.stderr);
   assert.equal(existsSync(unitPath), false, 'the last instance takes the unit');
   assert.equal(existsSync(copy), false, '...and the copy');
   assert.equal(existsSync(join(root, '/etc/tunroute/home.yaml')), false, '--purge takes the profile');
+  assert.equal(existsSync(lock), false, '...and the instance lock');
   assert.ok(existsSync(installed), 'but not another profile');
   assert.ok(existsSync(join(root, '/etc/tunroute/profile.schema.json')), 'whose schema stays');
 
