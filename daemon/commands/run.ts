@@ -38,7 +38,7 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('needs exactly one PROFILE (see tunroute run --help)');
+  if (positionals.length !== 1) throw new UsageError('needs exactly one PROFILE');
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const format = values['log-format'] ?? process.env.TUNROUTE_LOG_FORMAT ?? defaultLogFormat();

@@ -41,7 +41,7 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length > 1) throw new UsageError('takes at most one PROFILE (see tunroute status --help)');
+  if (positionals.length > 1) throw new UsageError('takes at most one PROFILE');
   if (process.geteuid?.() !== 0) {
     process.stderr.write('tunroute status: needs root: the status sockets are readable by root only (try sudo tunroute status)\n');
     return EXIT_NOT_ROOT;

@@ -47,7 +47,7 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('needs exactly one PROFILE (a name or a file)');
+  if (positionals.length !== 1) throw new UsageError('needs exactly one PROFILE, a name or a file');
   const service = serviceTarget('uninstall-service', values, platformOption, DEFAULT_PREFIX);
   if (service === null) return 77;
   const { os, dryRun, root, prefix } = service;

@@ -65,6 +65,12 @@ test('every command: an unknown option or a missing value is a usage error (exit
   assert.match(missing.stderr, /option --log-level needs a value/);
   assert.equal(tunroute(['monitor', '--json=yes']).status, 2);
   assert.equal(tunroute(['restore', 'a', 'b']).status, 2);
+  // A wrong number of arguments reads like the rest: one line, one pointer to --help.
+  for (const args of [['run'], ['status', 'a', 'b'], ['install-service'], ['uninstall-service']]) {
+    const r = tunroute(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^tunroute ${args[0]}: [^\n(]+ \\(see tunroute ${args[0]} --help\\)\n$`), args.join(' '));
+  }
 });
 
 test('every command: --help prints its usage and describes every option its usage line names', () => {
