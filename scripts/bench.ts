@@ -158,7 +158,9 @@ class Daemon {
     // The default shutdown budget (5 s): "SIGTERM removes everything within the budget" is measured, not assumed.
     writeFileSync(path, `interface:\n  name: tun0\naddress: 10.10.10.2\nmode: split\nroutes:\n${list}\ndaemon:\n  journal: ${join(this.dir, 'journal.json')}\n${extra}`);
     chmodSync(path, 0o600);
-    this.child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI, 'run', path, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Its own status folder: two benches at once (or the suite's smoke run beside a real one)
+    // must not meet on /var/run/tunroute/bench.sock.
+    this.child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI, 'run', path, '--log-format', 'json', '--run-dir', this.dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.child.stdout.on('data', (chunk: Buffer) => {
       const at = performance.now();
       this.buffer += chunk.toString();
