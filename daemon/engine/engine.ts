@@ -473,7 +473,8 @@ export class Engine {
       const action = desired.actions[i] as Action;
       // A long run of routes already in place never blocks the event loop for long: a stop,
       // a status request or a kernel event gets a turn every couple of milliseconds.
-      await turns.tick();
+      const turn = turns.tick();
+      if (turn) await turn;
       // A stop takes over: the writes in flight finish, the sweep removes everything.
       if (this.stopRequested) break;
       switch (action.kind) {
@@ -634,7 +635,8 @@ export class Engine {
     const rules: string[] = [];
     const taggedRules = new Set(snap.rules.filter((r) => r.tagged).map(ruleKey));
     for (let i = 0; i < desired.actions.length; i++) {
-      await turns.tick();
+      const turn = turns.tick();
+      if (turn) await turn;
       const action = desired.actions[i] as Action;
       if (action.kind === 'add' || action.kind === 'ensure' || action.kind === 'demote-to-scoped') {
         // The plan's kernel keys are built once per plan, not once per run (a quiet run at
