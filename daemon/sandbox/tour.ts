@@ -67,16 +67,6 @@ function coversV4(cidr: string, address: string): boolean {
   return Math.floor(toInt(m.slice(1, 5) as string[]) / 2 ** hostBits) === Math.floor(toInt(address.split('.')) / 2 ** hostBits);
 }
 
-/** Everything a run could change in the client: both families' routes in every table, and the rules. */
-function fullTable(world: World): string {
-  return [
-    world.ip('client', '-4', 'route', 'show', 'table', 'all'),
-    world.ip('client', '-6', 'route', 'show', 'table', 'all'),
-    world.ip('client', '-4', 'rule'),
-    world.ip('client', '-6', 'rule'),
-  ].join('\n--\n');
-}
-
 /** The part of the table a person wants to see: routes outside the kernel's `local` table, and the rules. */
 function shownTable(world: World): string {
   const routes = (family: string): string[] =>
@@ -167,7 +157,7 @@ export async function runTour(options: TourOptions): Promise<number> {
     for (const c of profile.changes) out(`    ${c}`);
 
     step(1, 'The client\'s table before tunroute');
-    const before = fullTable(world);
+    const before = world.tables();
     out(shownTable(world));
     const target = ADDRESSES.target.v4;
     out(`  ping ${target} (the target, reachable only through the tunnel): ${world.ping('client', target, { deadlineS: 1 }).ok ? 'answers' : 'no answer (nothing routes it into the tunnel yet)'}`);
@@ -218,7 +208,7 @@ export async function runTour(options: TourOptions): Promise<number> {
     child.kill('SIGTERM');
     const code = await daemon.exited;
     out(`  tunroute exited with status ${code}`);
-    const end = fullTable(world);
+    const end = world.tables();
     out(shownTable(world));
     const same = end === before;
     out(same ? '\n  The table is identical to the one before tunroute started (every table, both families, the rules).' : `\n  THE TABLE DIFFERS from the one before:\n${diff(before, end)}`);

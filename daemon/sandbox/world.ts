@@ -127,7 +127,8 @@ export function worldRequirements(): string[] {
   return missing;
 }
 
-function processAlive(pid: number): boolean {
+/** True while `pid` exists (EPERM: it exists, owned by someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -305,6 +306,14 @@ export class World {
   /** `ip -n NS ARGS…`, throwing with its stderr when it fails. */
   ip(side: Side, ...args: string[]): string {
     return must('ip', ['-n', this.ns[side], ...args]);
+  }
+
+  /**
+   * Everything a tunroute run could change in a namespace, as text to compare byte for
+   * byte: both families' routes in every table, and both families' rules.
+   */
+  tables(side: Side = 'client'): string {
+    return [this.ip(side, '-4', 'route', 'show', 'table', 'all'), this.ip(side, '-6', 'route', 'show', 'table', 'all'), this.ip(side, '-4', 'rule'), this.ip(side, '-6', 'rule')].join('\n--\n');
   }
 
   /** `ip -n NS ARGS…`, whatever the outcome. */

@@ -81,12 +81,7 @@ export function runDaemon(world: World, path: string): DaemonProcess {
 
 /** Everything a run could change in the client: both families' routes in every table, and the rules. */
 export function table(world: World): string {
-  return [
-    world.ip('client', '-4', 'route', 'show', 'table', 'all'),
-    world.ip('client', '-6', 'route', 'show', 'table', 'all'),
-    world.ip('client', '-4', 'rule'),
-    world.ip('client', '-6', 'rule'),
-  ].join('\n--\n');
+  return world.tables('client');
 }
 
 /** SIGTERM: exit 0, and the client's table byte for byte what it was before the daemon. */

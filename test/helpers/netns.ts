@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import type { TestContext } from 'node:test';
+import { processAlive } from '../../daemon/sandbox/world.js';
 
 const PREFIX = 'trt';
 let counter = 0;
@@ -44,14 +45,6 @@ export function must(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes namespaces left behind by test processes that no longer exist. */
 export function sweepStaleNamespaces(): void {
@@ -86,6 +79,15 @@ export class Netns {
   /** `ip -n NS ARGS…`, throwing on failure. */
   ip(...args: string[]): string {
     return must('ip', ['-n', this.name, ...args]);
+  }
+
+  /**
+   * Everything a tunroute run could change here, as text to compare byte for byte: both
+   * families' routes in every table (with `details`, every attribute `ip -d` shows) and rules.
+   */
+  tables(options: { details?: boolean } = {}): string {
+    const d = options.details ? ['-d'] : [];
+    return [this.ip(...d, '-4', 'route', 'show', 'table', 'all'), this.ip(...d, '-6', 'route', 'show', 'table', 'all'), this.ip('-4', 'rule'), this.ip('-6', 'rule')].join('\n--\n');
   }
 
   /** `ip -n NS ARGS…`, returning the result whatever it is. */

@@ -24,7 +24,7 @@ function addTun(ns: Netns): void {
 
 /** Everything a run could change: both families' routes in every table, and the rules. */
 function table(ns: Netns): string {
-  return [ns.ip('-4', 'route', 'show', 'table', 'all'), ns.ip('-6', 'route', 'show', 'table', 'all'), ns.ip('-4', 'rule'), ns.ip('-6', 'rule')].join('\n--\n');
+  return ns.tables();
 }
 
 /** SIGTERM: exit status 0 and the table exactly as it was before the daemon started. */

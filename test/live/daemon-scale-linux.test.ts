@@ -19,7 +19,7 @@ function setUp(ns: Netns): void {
 }
 
 function table(ns: Netns): string {
-  return [ns.ip('-4', 'route', 'show', 'table', 'all'), ns.ip('-6', 'route', 'show', 'table', 'all'), ns.ip('-4', 'rule'), ns.ip('-6', 'rule')].join('\n--\n');
+  return ns.tables();
 }
 
 /** Routes tunroute tagged (protocol 232), every table, both families. Rules are in table(). */

@@ -18,7 +18,7 @@ function setUpMachine(ns: Netns): void {
 }
 
 function table(ns: Netns): string {
-  return [ns.ip('-d', '-4', 'route', 'show', 'table', 'all'), ns.ip('-d', '-6', 'route', 'show', 'table', 'all'), ns.ip('-4', 'rule'), ns.ip('-6', 'rule')].join('\n--\n');
+  return ns.tables({ details: true });
 }
 
 /** `replace`: the strategy that moves the physical default, so there is something to journal. */

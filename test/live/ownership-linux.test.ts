@@ -12,7 +12,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Everything a run could change, with every attribute `ip -d` shows. */
 function table(ns: Netns): string {
-  return [ns.ip('-d', '-4', 'route', 'show', 'table', 'all'), ns.ip('-d', '-6', 'route', 'show', 'table', 'all'), ns.ip('-4', 'rule'), ns.ip('-6', 'rule')].join('\n--\n');
+  return ns.tables({ details: true });
 }
 
 /** A veth "tunnel" `dev` with `address`, whose peer namespace answers as `far`. */
