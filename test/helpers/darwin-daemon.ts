@@ -47,23 +47,23 @@ export function profileText(dir: string, body: string, daemonLines = ''): string
   return `${strategy}${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n${daemonLines}`;
 }
 
-export function startDaemon(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-')), pid = DAEMON_PID, daemonLines = '', bootTime?: number): Harness {
-  const profilePath = join(dir, 'profile.yaml');
-  if (!existsSync(profilePath)) writeFileSync(profilePath, profileText(dir, body, daemonLines));
+/**
+ * A daemon's JSON log lines as they come (`logWrite` is what Daemon.create takes) and a
+ * wait for the first line from `from` on that matches, failing after `defaultMs` with the
+ * last lines.
+ */
+export function collectLogs(defaultMs: number): {
+  logs: LogLine[];
+  logWrite: (line: string) => void;
+  waitFor(pred: (l: LogLine) => boolean, from?: number, ms?: number): Promise<LogLine>;
+} {
   const logs: LogLine[] = [];
   const waiters: Array<() => void> = [];
-  const binding = createXnuBinding(mac.kernel, { pid, configd: mac.configd });
-  const created = Daemon.create({
-    profilePath, native: binding, pid, isRoot: false, logLevel: 'debug', ...(bootTime !== undefined ? { bootTime } : {}),
-    logWrite: (line) => {
-      logs.push(JSON.parse(line) as LogLine);
-      for (const w of waiters.splice(0)) w();
-    },
-  });
-  if (!('daemon' in created)) throw new Error(JSON.stringify(created));
-  const daemon = created.daemon;
-  running.add(daemon);
-  const waitFor = (pred: (l: LogLine) => boolean, from = 0, ms = 5000): Promise<LogLine> =>
+  const logWrite = (line: string): void => {
+    logs.push(JSON.parse(line) as LogLine);
+    for (const w of waiters.splice(0)) w();
+  };
+  const waitFor = (pred: (l: LogLine) => boolean, from = 0, ms = defaultMs): Promise<LogLine> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out; last log lines:\n${logs.slice(-12).map((l) => JSON.stringify(l)).join('\n')}`)), ms);
       const check = (): void => {
@@ -75,6 +75,21 @@ export function startDaemon(mac: MacScenario, body: string, dir = mkdtempSync(jo
       };
       check();
     });
+  return { logs, logWrite, waitFor };
+}
+
+export function startDaemon(mac: MacScenario, body: string, dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-')), pid = DAEMON_PID, daemonLines = '', bootTime?: number): Harness {
+  const profilePath = join(dir, 'profile.yaml');
+  if (!existsSync(profilePath)) writeFileSync(profilePath, profileText(dir, body, daemonLines));
+  const { logs, logWrite, waitFor } = collectLogs(5000);
+  const binding = createXnuBinding(mac.kernel, { pid, configd: mac.configd });
+  const created = Daemon.create({
+    profilePath, native: binding, pid, isRoot: false, logLevel: 'debug', ...(bootTime !== undefined ? { bootTime } : {}),
+    logWrite,
+  });
+  if (!('daemon' in created)) throw new Error(JSON.stringify(created));
+  const daemon = created.daemon;
+  running.add(daemon);
   return {
     mac, daemon, binding, logs, dir, profilePath, waitFor,
     state: (s, from = 0) => waitFor((l) => l.state === s, from),

@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { Daemon } from '../../daemon/daemon.js';
 import { advanceIndexTo, createMacScenario, createXnuBinding, type MacScenario } from '../xnu/index.js';
 import { FakeUapi, peerKey, type FakePeer } from '../helpers/fake-uapi.js';
+import { collectLogs } from '../helpers/darwin-daemon.js';
 
 const PID = 4243;
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-type Log = Record<string, unknown>;
 
 function seedMachine(): MacScenario {
   const mac = createMacScenario();
@@ -30,32 +29,16 @@ async function start(mac: MacScenario, body: string, uapi: FakeUapi, resolveHost
   const dir = mkdtempSync(join(tmpdir(), 'tunroute-darwin-wg-'));
   const profilePath = join(dir, 'profile.yaml');
   const write = (text: string): void => writeFileSync(profilePath, `interface: {name: utun7}\naddress: 10.10.10.2\nfullTunnel: {strategy: replace}\nwireguard: {pollInterval: 1s, resolveInterval: 10s}\n${text}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`);
-  writeFileSync(profilePath, `interface: {name: utun7}\naddress: 10.10.10.2\nfullTunnel: {strategy: replace}\nwireguard: {pollInterval: 1s, resolveInterval: 10s}\n${body}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1s\n`);
-  const logs: Log[] = [];
-  const waiters: Array<() => void> = [];
+  write(body);
+  const { logs, logWrite, waitFor } = collectLogs(10_000);
   const created = Daemon.create({
     profilePath, native: createXnuBinding(mac.kernel, { pid: PID }), pid: PID, isRoot: false, logLevel: 'debug',
     peers: { directory: uapi.directory, owner: process.getuid?.() ?? 0, ...(resolveHost ? { resolveHost } : {}) },
-    logWrite: (line) => {
-      logs.push(JSON.parse(line) as Log);
-      for (const w of waiters.splice(0)) w();
-    },
+    logWrite,
   });
   if (!('daemon' in created)) throw new Error(JSON.stringify(created));
   const daemon = created.daemon;
   cleanups.push(() => daemon.abort());
-  const waitFor = (pred: (l: Log) => boolean, from = 0, ms = 10_000): Promise<Log> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out; last log lines:\n${logs.slice(-12).map((l) => JSON.stringify(l)).join('\n')}`)), ms);
-      const check = (): void => {
-        const hit = logs.slice(from).find(pred);
-        if (hit) {
-          clearTimeout(timer);
-          resolve(hit);
-        } else waiters.push(check);
-      };
-      check();
-    });
   const index = (action: string, destination: string, from: number): number => logs.findIndex((l, i) => i >= from && l.action === action && l.destination === destination);
   const rows = () => mac.kernel.netstat(2).map(({ destination, gateway, flags, netif }) => ({ destination, gateway, flags, netif }));
   const endpointRoutes = () => rows().filter((r) => r.netif === 'en0' && r.flags.includes('H') && r.flags.includes('1')).map((r) => `${r.destination} ${r.gateway} ${r.flags}`).sort();
