@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Netns, skipUnlessLinuxRoot, sweepStaleNamespaces, withNetns } from '../helpers/netns.js';
 import { CLI, DaemonProcess, writeProfile } from '../helpers/daemon-process.js';
+import { asNobody, cannotRunAsNobody } from '../helpers/nobody.js';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Everything a run could change, with every attribute `ip -d` shows. */
@@ -237,8 +238,10 @@ test('a moved route that cannot be put back keeps its journal entry and makes th
 
 test('run as a non-root user stops at once: exit 77, "needs root"', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
+  const why = cannotRunAsNobody();
+  if (why !== null) return t.skip(why);
   const { path } = writeProfile((d) => FULL(d));
-  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'run', path], { encoding: 'utf8' });
+  const r = asNobody(['run', path]);
   assert.equal(r.status, 77, r.stderr);
   assert.match(r.stderr, /^tunroute run: needs root/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);

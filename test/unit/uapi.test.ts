@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseGetAnswer, parseSetAnswer, parseUapiEndpoint, setFwmark, uapiGet, uapiSet, UapiError, MAX_ANSWER_BYTES } from '../../daemon/wireguard/uapi.js';
 import { EINVAL, NO_PEERS, SET_OK, THREE_PEERS } from '../fixtures/wireguard/answers.js';
+import { cannotRunAsNobody } from '../helpers/nobody.js';
 import { mulberry32 } from '../helpers/prng.js';
 
 const P1 = 'ad216a54bfc602d4183dcbb28e7032f114d81ff5225f185bc0ce630a0b3c295f';
@@ -272,8 +273,8 @@ test('client: set=1 sends exactly the lines given, and refuses a line that would
 
 test('client: a user who may not connect (wireguard-go\'s socket is root\'s, 0700) is told why', async (t) => {
   if (process.getuid?.() !== 0) return t.skip('needs root: the socket must be root\'s and the client another user');
-  const runuser = spawnSync('runuser', ['--help']);
-  if (runuser.error) return t.skip('needs runuser, to connect as nobody');
+  const why = cannotRunAsNobody();
+  if (why !== null) return t.skip(why);
   const s = await serve(() => THREE_PEERS);
   try {
     chmodSync(s.dir, 0o755); // as wireguard-go makes /var/run/wireguard
