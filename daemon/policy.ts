@@ -9,6 +9,7 @@ import type { KernelInterface } from './backends/backend.js';
 import type { DesiredState, Policy } from './engine/engine.js';
 import { DEFAULT_FLAP_LIMITS } from './engine/flap.js';
 import { planRoutes } from './plan/plan.js';
+import { planInputs } from './plan/inputs.js';
 import { setFwmark, uapiSocketPath } from './wireguard/uapi.js';
 import { resolveNameFile } from './profile/name-file.js';
 import type { Platform, Profile } from './profile/profile.js';
@@ -78,9 +79,9 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
       return waitingAdvice(profile, os, name, why);
     },
     desire(facts) {
-      // The plan is a pure function of the profile and its facts (the peers included): while
-      // they are the same, the same DesiredState comes back (the engine reuses what it derived).
-      const key = JSON.stringify(facts);
+      // The plan is a pure function of the profile and the facts it reads (the peers included):
+      // while they are the same, the same DesiredState comes back (the engine reuses what it derived).
+      const key = JSON.stringify(planInputs(profile, facts));
       if (lastPlan !== null && lastPlan.key === key) return lastPlan.desired;
       const plan = planRoutes(profile, facts);
       const warnings = plan.warnings.join('\n');

@@ -63,7 +63,8 @@ export interface KernelSnapshot {
 export type KernelEvent =
   | { kind: 'route'; change: 'added' | 'deleted' | 'changed'; route: KernelRoute; pid: number }
   | { kind: 'link'; index: number; up: boolean | null }
-  | { kind: 'address'; change: 'added' | 'deleted'; index: number }
+  /** `address`: as in KernelInterface.addresses ("addr/len"), when the message names one. */
+  | { kind: 'address'; change: 'added' | 'deleted'; index: number; address?: string }
   | { kind: 'rule'; change: 'added' | 'deleted' }
   /** Messages were lost: only a fresh snapshot tells the truth now. */
   | { kind: 'overflow' }

@@ -92,7 +92,7 @@ export class DarwinBackend implements Backend {
       case 'interface':
         return { kind: 'link', index: m.index, up: (m.flags & IFF.IFF_UP.value) !== 0 };
       case 'address':
-        return { kind: 'address', change: m.type === RTM.RTM_NEWADDR.value ? 'added' : 'deleted', index: m.index };
+        return { kind: 'address', change: m.type === RTM.RTM_NEWADDR.value ? 'added' : 'deleted', index: m.index, ...(m.address === null ? {} : { address: m.address }) };
       default:
         return null;
     }

@@ -14,7 +14,7 @@ import type { Family, Route, RouteType, Rule } from '../model/route.js';
 import { effectiveMetric, routeType, sameGateway } from '../model/route.js';
 import { systemError } from '../errors.js';
 import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
-import type { DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleMessage, RuleSpec } from '../codec/linux/index.js';
+import type { AddressMessage, DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleMessage, RuleSpec } from '../codec/linux/index.js';
 import { FIB_RULE, IFF, NLM_F, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
 import { encodeRecordedDelete, encodeRecordedRoute, routeRecordOf } from '../codec/linux/record.js';
 
@@ -202,8 +202,10 @@ export class LinuxBackend implements Backend {
       }
       case 'link':
         return { kind: 'link', index: m.index, up: m.header.type === RTM.RTM_DELLINK.value ? null : (m.flags & IFF.IFF_UP.value) !== 0 };
-      case 'address':
-        return { kind: 'address', change: m.header.type === RTM.RTM_DELADDR.value ? 'deleted' : 'added', index: m.index };
+      case 'address': {
+        const address = addressText(m);
+        return { kind: 'address', change: m.header.type === RTM.RTM_DELADDR.value ? 'deleted' : 'added', index: m.index, ...(address === null ? {} : { address }) };
+      }
       case 'rule':
         return { kind: 'rule', change: m.header.type === RTM.RTM_DELRULE.value ? 'deleted' : 'added' };
       default:
@@ -254,8 +256,8 @@ export class LinuxBackend implements Backend {
     }
     for (const m of addresses) {
       if (m.kind !== 'address') continue;
-      const address = m.local ?? m.address;
-      if (address) interfaces.get(m.index)?.addresses.push(`${address}/${m.prefixlen}`);
+      const address = addressText(m);
+      if (address !== null) interfaces.get(m.index)?.addresses.push(address);
     }
     const kernelRoutes = routes.flatMap((m) => {
       if (m.kind !== 'route') return [];
@@ -351,6 +353,12 @@ const RTN_OF: Record<RouteType, number> = {
 const TYPE_OF = new Map<number, RouteType>(Object.entries(RTN_OF).map(([name, value]) => [value, name as RouteType]));
 
 /** The rtnetlink route a Route becomes (protocol chosen by the caller). The backend and `plan --emit hex` share it. */
+/** An interface address as snapshots list it and address events name it: "addr/len", the local end of a point-to-point one. */
+function addressText(m: AddressMessage): string | null {
+  const address = m.local ?? m.address;
+  return address ? `${address}/${m.prefixlen}` : null;
+}
+
 export function routeSpec(route: Route | KernelRoute): RouteSpec {
   const type = routeType(route);
   if (type !== 'unicast') {

@@ -27,6 +27,7 @@ import { CONTESTED } from '../plan/facts.js';
 import { TableView } from './table-view.js';
 import { WriteWindow } from './write-window.js';
 import { LoopTurns } from './loop-turns.js';
+import { InterfaceAddresses } from './interface-addresses.js';
 import { gatewayOrNone, StatusBoard } from '../status/board.js';
 import type { Publication, Publisher, PublishResult } from './publisher.js';
 
@@ -151,6 +152,8 @@ export class Engine {
   private repairedInRun = new Set<string>();
   /** Route events that could not change the plan or our routes, skipped without a reconcile. */
   private ignoredEvents = 0;
+  /** What the last snapshot and the address events since say each interface has: a repeat starts no run. */
+  private readonly addresses = new InterfaceAddresses();
   private lastTunnel: { name: string; index: number } | null = null;
   private waitingNote: string | null = null;
   /** Rules we added and saw in place: a later absence is a deletion by someone else (flap-damped like routes). */
@@ -248,6 +251,10 @@ export class Engine {
     if (event.kind === 'overflow') {
       this.status.count('overflows');
       this.log.warn('routing socket overflowed; resyncing from a full snapshot');
+    }
+    if (event.kind === 'address' && !this.addresses.changes(event)) {
+      this.ignoredEvents++;
+      return;
     }
     // An interface or address change can take routes with it (IPv6 routes through a downed
     // link go one message each): until a full run has looked, deletions are not repaired one by one.
@@ -376,7 +383,9 @@ export class Engine {
     this.interfacesSettled = true;
     // Repairs sent before the dump request are in the snapshot (one socket, in order).
     this.repairedInRun.clear();
+    this.addresses.snapshotAsked();
     const snap = await this.backend.snapshot();
+    this.addresses.snapshotRead(snap.interfaces);
     if (this.stopRequested) return;
     this.interfaceNames = new Map(snap.interfaces.map((i) => [i.index, i.name]));
     const name = this.policy.tunnelName();
