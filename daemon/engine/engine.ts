@@ -24,10 +24,11 @@ import type { Action } from '../plan/actions.js';
 import type { PlanFacts } from '../plan/facts.js';
 import { currentFormOf, deriveFacts } from './facts.js';
 import { CONTESTED } from '../plan/facts.js';
-import { TableView } from './table-view.js';
+import { DestinationSlots, TableView } from './table-view.js';
 import { WriteWindow } from './write-window.js';
 import { LoopTurns } from './loop-turns.js';
 import { InterfaceAddresses } from './interface-addresses.js';
+import { InstalledRoutes, PlanRecord } from './installed-routes.js';
 import { gatewayOrNone, StatusBoard } from '../status/board.js';
 import type { Publication, Publisher, PublishResult } from './publisher.js';
 
@@ -91,6 +92,8 @@ interface PlanCache {
   /** The routes it adds or ensures, by the backend's kernel key. */
   wanted: Map<string, Route>;
   wantedRouteKeys: Set<string>;
+  /** Which of its routes `installed` holds, so a quiet run does not write them all again. */
+  recorded: PlanRecord;
 }
 
 export interface EngineOptions {
@@ -127,9 +130,11 @@ export class Engine {
   private waitPoll: NodeJS.Timeout | null = null;
   private delayed: NodeJS.Timeout | null = null;
   /** Routes we installed and saw in place, by key: a later absence is a deletion by someone else. */
-  private installed = new Map<string, Route>();
+  private installed = new InstalledRoutes();
   /** The current run's view of the kernel table. */
   private table = new TableView([], (k, r) => this.backend.sameKey(k, r));
+  /** Destination numbers the runs' views share, so a quiet run indexes the table without growing a map. */
+  private readonly slots = new DestinationSlots();
   /** The last applied plan's routes, by kernel key: what a kernel event is checked against. */
   private wanted = new Map<string, Route>();
   /** Keys where the plan moves a physical route aside (replace): configd puts it back there. */
@@ -348,7 +353,7 @@ export class Engine {
       desired.actions.forEach((a, i) => {
         if (a.kind === 'add' || a.kind === 'ensure' || a.kind === 'demote-to-scoped') wanted.set(kernelKeys[i] as string, a.route);
       });
-      this.lastPlan = { desired, routeKeys, kernelKeys, wanted, wantedRouteKeys: new Set([...wanted.values()].map(routeKey)) };
+      this.lastPlan = { desired, routeKeys, kernelKeys, wanted, wantedRouteKeys: new Set([...wanted.values()].map(routeKey)), recorded: new PlanRecord(desired.actions.length) };
     }
     return this.lastPlan;
   }
@@ -460,10 +465,8 @@ export class Engine {
     await turns.turn();
     // The run's own view of the table, kept current as it makes changes, so a route moved
     // aside early in the run frees its key for the tunnel route later in the same run.
-    this.table = new TableView(snap.routes, (k, r) => this.backend.sameKey(k, r));
+    this.table = new TableView(snap.routes, (k, r) => this.backend.sameKey(k, r), this.slots);
     await turns.turn();
-    // Our routes found in place: every other tagged route is stale.
-    const kept = new Set<KernelRoute>();
     const wantedRules = new Set<string>();
     const presentRules = new Set(snap.rules.map(ruleKey));
     // Adds are pipelined; a change of origin (endpoint routes, then tunnel routes) and any
@@ -498,8 +501,9 @@ export class Engine {
           const current = this.table.get(action.route);
           // Already so (the common case in a run): no write, and no promise per route.
           if (current && this.backend.satisfies(current, action.route)) {
-            this.installed.set(routeKeys[i] as string, action.route);
-            kept.add(current);
+            plan.recorded.record(this.installed, i, routeKeys[i] as string, action.route);
+            // Found in place: every tagged route not kept is stale.
+            this.table.keep(current);
             break;
           }
           // 'ensure' and 'demote-to-scoped': the kernel or the system may hold this route already
@@ -594,8 +598,8 @@ export class Engine {
     // A tagged route this run did not find in place or write is one of those, unless a
     // wanted route it satisfies was written over it this run.
     const stale: KernelRoute[] = [];
-    for (const k of this.table.routes()) {
-      if (!k.tagged || kept.has(k) || !this.owns(k)) continue;
+    for (const k of this.table.everyTaggedKept() ? [] : this.table.routes()) {
+      if (!k.tagged || this.table.isKept(k) || !this.owns(k)) continue;
       const w = wanted.get(this.backend.keyOf(k));
       if (!(w && this.backend.satisfies(k, w))) stale.push(k);
     }
