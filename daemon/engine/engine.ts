@@ -148,6 +148,8 @@ export class Engine {
   private unknownOutcomes = 0;
   private confirm: NodeJS.Timeout | null = null;
   private lastPlan: PlanCache | null = null;
+  /** routeKey and kernel key by action, for the actions a new plan shares with the last. */
+  private readonly actionKeys = new WeakMap<Action, [string, string]>();
   /** False from an interface, address or overflow event until a run has seen the result. */
   private interfacesSettled = true;
   /**
@@ -347,13 +349,31 @@ export class Engine {
   private desire(facts: Facts): PlanCache {
     const desired = this.policy.desire(facts);
     if (this.lastPlan?.desired !== desired) {
-      const routeKeys = desired.actions.map((a) => ('route' in a ? routeKey(a.route) : ''));
-      const kernelKeys = desired.actions.map((a) => ('route' in a ? this.backend.keyOf(a.route) : ''));
-      const wanted = new Map<string, Route>();
+      // A new plan mostly holds the actions of the last (the planner keeps the listed routes'
+      // while the tunnel is the same): their keys are looked up, not built again.
+      const routeKeys: string[] = [];
+      const kernelKeys: string[] = [];
+      for (const a of desired.actions) {
+        let keys = this.actionKeys.get(a);
+        if (keys === undefined) {
+          keys = 'route' in a ? [routeKey(a.route), this.backend.keyOf(a.route)] : ['', ''];
+          this.actionKeys.set(a, keys);
+        }
+        routeKeys.push(keys[0]);
+        kernelKeys.push(keys[1]);
+      }
+      // The last action for a key wins, as in the table.
+      const wantedAt = new Map<string, number>();
       desired.actions.forEach((a, i) => {
-        if (a.kind === 'add' || a.kind === 'ensure' || a.kind === 'demote-to-scoped') wanted.set(kernelKeys[i] as string, a.route);
+        if (a.kind === 'add' || a.kind === 'ensure' || a.kind === 'demote-to-scoped') wantedAt.set(kernelKeys[i] as string, i);
       });
-      this.lastPlan = { desired, routeKeys, kernelKeys, wanted, wantedRouteKeys: new Set([...wanted.values()].map(routeKey)), recorded: new PlanRecord(desired.actions.length) };
+      const wanted = new Map<string, Route>();
+      const wantedRouteKeys = new Set<string>();
+      for (const [key, i] of wantedAt) {
+        wanted.set(key, (desired.actions[i] as { route: Route }).route);
+        wantedRouteKeys.add(routeKeys[i] as string);
+      }
+      this.lastPlan = { desired, routeKeys, kernelKeys, wanted, wantedRouteKeys, recorded: new PlanRecord(desired.actions.length) };
     }
     return this.lastPlan;
   }

@@ -104,3 +104,19 @@ test('the policy keeps its plan across a fact the planner does not read, and pla
   const route = (d: typeof before): unknown => d.actions.find((a) => 'route' in a && a.route.destination === '10.77.8.0/24');
   assert.notDeepEqual(route(after), route(before), 'and the exclude route is on-link now');
 });
+
+test('a re-plan for a change on the physical side keeps the listed routes\' actions; another tunnel index rebuilds them', () => {
+  const text = 'interface: {name: wg0}\naddress: 10.10.10.2\nmode: full\nfullTunnel: {strategy: replace}\nexclude: [10.77.8.0/24]\nroutes: [10.200.0.0/16, 10.201.0.0/16]\n';
+  const profile = profileOf(text, 'linux');
+  const listed = (plan: ReturnType<typeof planRoutes>) => plan.actions.filter((a) => 'route' in a && a.route.destination.startsWith('10.20'));
+  const first = planRoutes(profile, baseFacts('linux', ['192.168.50.2/24'], ['10.10.10.2/32']));
+  const roamed = planRoutes(profile, baseFacts('linux', ['192.168.50.2/24'], ['10.10.10.2/32'], '192.168.50.254'));
+  assert.equal(listed(first).length, 2);
+  listed(roamed).forEach((a, i) => assert.equal(a, listed(first)[i], 'the same action object'));
+  // The same plan as a profile planned for the first time (a fresh copy of it) gets.
+  assert.deepEqual(roamed, planRoutes(profileOf(text, 'linux'), baseFacts('linux', ['192.168.50.2/24'], ['10.10.10.2/32'], '192.168.50.254')));
+  const moved: PlanFacts = { ...baseFacts('linux', ['192.168.50.2/24'], ['10.10.10.2/32']), tunnel: { name: 'wg0', index: 12, addresses: ['10.10.10.2/32'] } };
+  const renumbered = planRoutes(profile, moved);
+  assert.deepEqual(listed(renumbered).map((a) => 'route' in a && a.route.index), [12, 12], 'routes through the new index');
+  assert.deepEqual(renumbered, planRoutes(profileOf(text, 'linux'), moved));
+});
