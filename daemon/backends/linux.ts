@@ -352,13 +352,13 @@ const RTN_OF: Record<RouteType, number> = {
 };
 const TYPE_OF = new Map<number, RouteType>(Object.entries(RTN_OF).map(([name, value]) => [value, name as RouteType]));
 
-/** The rtnetlink route a Route becomes (protocol chosen by the caller). The backend and `plan --emit hex` share it. */
 /** An interface address as snapshots list it and address events name it: "addr/len", the local end of a point-to-point one. */
 function addressText(m: AddressMessage): string | null {
   const address = m.local ?? m.address;
   return address ? `${address}/${m.prefixlen}` : null;
 }
 
+/** The rtnetlink route a Route becomes (protocol chosen by the caller). The backend and `plan --emit hex` share it. */
 export function routeSpec(route: Route | KernelRoute): RouteSpec {
   const type = routeType(route);
   if (type !== 'unicast') {
