@@ -250,6 +250,7 @@ export class Engine {
   }
 
   private onKernelEvent(event: KernelEvent): void {
+    if (event.kind === 'malformed' || event.kind === 'overflow') this.addresses.forget();
     if (event.kind === 'malformed') {
       this.status.count('malformed');
       this.log.warn({ error: event.error }, 'skipped a malformed kernel message');

@@ -9,7 +9,8 @@
  * lifetime, `ip addr change`. At 10,000 routes each full run they started cost 50–120 ms of
  * snapshot and pass, and the repairs that landed in it waited on them (the repair p99).
  * A new address, or any deletion (the kernel flushes routes that used a deleted address
- * without a message each), still starts one.
+ * without a message each), still starts one. Knowing relies on seeing every deletion: after
+ * lost or unreadable messages nothing is known until a run has read the table again.
  */
 import type { KernelEvent, KernelInterface } from '../backends/backend.js';
 
@@ -34,6 +35,15 @@ export class InterfaceAddresses {
     this.known = new Map();
     if (this.readDuring > 0) return;
     for (const i of interfaces) this.known.set(i.index, new Set(i.addresses));
+  }
+
+  /**
+   * Messages were lost (an overflow) or skipped (malformed): a deletion among them would leave
+   * an address known that is gone, so nothing is known until the next run's snapshot.
+   */
+  forget(): void {
+    this.known = new Map();
+    this.readDuring++;
   }
 
   /** Notes an address event; false when it repeats an address known on its interface (nothing can have changed). */

@@ -45,3 +45,19 @@ test('a snapshot read while address events arrived is not trusted for repeats', 
   book.snapshotRead([eth0('192.168.1.5/24')]);
   assert.equal(book.changes({ kind: 'address', change: 'added', index: 2, address: '192.168.1.5/24' }), false);
 });
+
+test('after lost or unreadable messages no address is known until the next snapshot', () => {
+  const book = new InterfaceAddresses();
+  book.snapshotAsked();
+  book.snapshotRead([eth0('192.168.1.5/24')]);
+  // The deletion of 192.168.1.5 was lost in an overflow; its return must not pass for a repeat,
+  // even when read while the next run's snapshot (maybe dumped before the return) is being read.
+  book.snapshotAsked();
+  book.forget();
+  assert.equal(book.changes({ kind: 'address', change: 'added', index: 2, address: '192.168.1.5/24' }), true);
+  book.snapshotRead([eth0('192.168.1.5/24')]);
+  assert.equal(book.changes({ kind: 'address', change: 'added', index: 2, address: '192.168.1.5/24' }), true, 'that snapshot is not trusted either');
+  book.snapshotAsked();
+  book.snapshotRead([eth0('192.168.1.5/24')]);
+  assert.equal(book.changes({ kind: 'address', change: 'added', index: 2, address: '192.168.1.5/24' }), false);
+});
