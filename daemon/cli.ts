@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env node
 /**
  * @module cli
  * The `tunroute` command: picks the subcommand and maps outcomes to exit statuses.
