@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { daemonArgs } from '../daemon/service/node-flags.js';
 
 const SELF = new URL(import.meta.url).pathname;
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -160,7 +161,8 @@ class Daemon {
     chmodSync(path, 0o600);
     // Its own status folder: two benches at once (or the suite's smoke run beside a real one)
     // must not meet on /var/run/tunroute/bench.sock.
-    this.child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI, 'run', path, '--log-format', 'json', '--run-dir', this.dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Launched the way users launch it (the bin, the unit and the plist carry the same V8 flags).
+    this.child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...daemonArgs(CLI, ['run', path, '--log-format', 'json', '--run-dir', this.dir])], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.child.stdout.on('data', (chunk: Buffer) => {
       const at = performance.now();
       this.buffer += chunk.toString();

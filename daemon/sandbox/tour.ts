@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { prettyLine } from '../logger.js';
+import { daemonArgs } from '../service/node-flags.js';
 import { formatStatus, type StatusDocument } from '../status/document.js';
 import { queryStatus, socketPath } from '../status/socket.js';
 import { ADDRESSES, World } from './world.js';
@@ -163,7 +164,7 @@ export async function runTour(options: TourOptions): Promise<number> {
     out(`  ping ${target} (the target, reachable only through the tunnel): ${world.ping('client', target, { deadlineS: 1 }).ok ? 'answers' : 'no answer (nothing routes it into the tunnel yet)'}`);
 
     step(2, `tunroute run, inside the client namespace`);
-    const child = world.spawn('client', process.execPath, [CLI, 'run', profilePath, '--log-format', 'json', '--run-dir', dir]);
+    const child = world.spawn('client', process.execPath, daemonArgs(CLI, ['run', profilePath, '--log-format', 'json', '--run-dir', dir]));
     const daemon = new Daemon(child, out);
     await daemon.waitFor((l) => l.state === 'installed', 'state installed');
     out('\n  the table with tunroute running:');

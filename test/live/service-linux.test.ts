@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { CLI, DaemonProcess, writeProfile } from '../helpers/daemon-process.js';
 import { isLinux, isRoot, withNetns } from '../helpers/netns.js';
 import { asNobody, cannotRunAsNobody } from '../helpers/nobody.js';
+import { DAEMON_NODE_FLAGS } from '../../daemon/service/node-flags.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 const COPY = `/usr/local/lib/tunroute/${pkg.version}`;
@@ -76,7 +77,7 @@ test('install-service (systemd) into a temporary root, twice, then uninstall ins
   // The unit: the real node binary and the copy, and systemctl --root's boot-time link.
   const unitPath = join(root, '/etc/systemd/system/tunroute@.service');
   const unit = readFileSync(unitPath, 'utf8');
-  assert.match(unit, new RegExp(`^ExecStart=${realpathSync(process.execPath)} ${COPY}/dist/daemon/cli\\.js run --log-format journal /etc/tunroute/%i\\.yaml$`, 'm'));
+  assert.match(unit, new RegExp(`^ExecStart=${realpathSync(process.execPath)} ${DAEMON_NODE_FLAGS.join(' ')} ${COPY}/dist/daemon/cli\\.js run --log-format journal /etc/tunroute/%i\\.yaml$`, 'm'));
   assert.doesNotMatch(unit, /@[A-Z]+@/, 'every placeholder filled');
   assert.equal(readlinkSync(join(root, '/etc/systemd/system/multi-user.target.wants/tunroute@office.service')), '/etc/systemd/system/tunroute@.service');
 

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plistEscape, renderNewsyslog, renderPlist } from '../../daemon/service/service.js';
+import { DAEMON_NODE_FLAGS } from '../../daemon/service/node-flags.js';
 
 const CLI = new URL('../../daemon/cli.js', import.meta.url).pathname;
 const TEMPLATE = readFileSync(new URL('../../../launchd/org.tunroute.plist', import.meta.url), 'utf8');
@@ -38,7 +39,7 @@ test('plist values are escaped: paths with &, <, quotes and spaces come back exa
   assert.doesNotMatch(xml, /@[A-Z_]+@/, 'every placeholder filled');
   assert.doesNotMatch(xml.replace(/<!--[\s\S]*?-->/g, ''), /&(?!amp;|lt;|gt;|quot;|apos;)/, 'no bare &');
   const strings = plistStrings(xml);
-  assert.deepEqual(strings.slice(0, 7), ['org.tunroute.office', odd, '/opt/t & t/dist/daemon/cli.js', 'run', '--log-file', '/var/log/tunroute/office.log', '/usr/local/etc/tunroute/office.yaml']);
+  assert.deepEqual(strings.slice(0, 7 + DAEMON_NODE_FLAGS.length), ['org.tunroute.office', odd, ...DAEMON_NODE_FLAGS, '/opt/t & t/dist/daemon/cli.js', 'run', '--log-file', '/var/log/tunroute/office.log', '/usr/local/etc/tunroute/office.yaml']);
   assert.match(xml, /<key>TUNROUTE_LAUNCHD_LABEL<\/key>\s*<string>org\.tunroute\.office<\/string>/, 'the daemon knows its job, for the unclean-stop marker');
   assert.equal(plistEscape('a&b<c>'), 'a&amp;b&lt;c&gt;');
   if (spawnSync('sh', ['-c', 'command -v plutil']).status === 0) {
@@ -92,7 +93,9 @@ test('install-service --os darwin --root: the plist runs the real node and the c
   const plistFile = join(root, '/Library/LaunchDaemons/org.tunroute.office.plist');
   assert.equal(statSync(plistFile).mode & 0o777, 0o644);
   const xml = readFileSync(plistFile, 'utf8');
-  const strings = plistStrings(xml);
+  const all = plistStrings(xml);
+  assert.deepEqual(all.slice(2, 2 + DAEMON_NODE_FLAGS.length), DAEMON_NODE_FLAGS, 'node runs with the daemon\'s V8 flags');
+  const strings = [...all.slice(0, 2), ...all.slice(2 + DAEMON_NODE_FLAGS.length)];
   assert.equal(strings[0], 'org.tunroute.office');
   assert.equal(strings[1], realpathSync(process.execPath), 'the real node binary, not a shim');
   assert.equal(strings[2], `${prefix}/${pkg.version}/dist/daemon/cli.js`);
