@@ -9,7 +9,7 @@
  * `--max-semi-space-size=4` (MB): V8 grows the young generation's two semi-spaces under
  * allocation (an install, a storm) to 8 MB each here and keeps the pages while nothing
  * allocates, so an idle daemon held 16 MB of mostly empty young generation; capped at 4 MB
- * each, 8 MB. Measured (README, "Idle RSS"): 8 MB less idle RSS, 3–12% more CPU per
+ * each, 8 MB. Measured (README, "Idle RSS"): 4–8 MB less idle RSS, 3–12% more CPU per
  * foreign event in a storm. Smaller caps (1 or 2 MB) save 4–5 MB more but promote so much of
  * a storm's short-lived data that the heap is still growing in the storm's second half.
  */
