@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { daemonArgs } from '../daemon/service/node-flags.js';
+import { DAEMON_NODE_FLAGS, daemonArgs } from '../daemon/service/node-flags.js';
 
 const SELF = new URL(import.meta.url).pathname;
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -225,7 +225,8 @@ function usage(pid: number): { cpuMs: number; rssMb: number } {
 
 /** Runs this script inside a namespace in one of its --inner modes and returns its JSON output. */
 function inner(ns: Namespace, mode: string, args: string[] = []): Record<string, number[] | number> {
-  return JSON.parse(sh('ip', ['netns', 'exec', ns.name, process.execPath, SELF, '--inner', mode, ...args])) as Record<string, number[] | number>;
+  // tunroute's engine, under the daemon's V8 flags (service/node-flags), as `tunroute run` has it.
+  return JSON.parse(sh('ip', ['netns', 'exec', ns.name, process.execPath, ...DAEMON_NODE_FLAGS, SELF, '--inner', mode, ...args])) as Record<string, number[] | number>;
 }
 
 // ---- results ------------------------------------------------------------------------
