@@ -38,11 +38,7 @@ function counters(runDir: string): StatusDocument['counters'] {
 test('a foreign route storm with a receive-queue overflow: resynced, our routes untouched, and the daemon comes to rest', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('storm', async (ns) => {
-    ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
-    ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
-    ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
-    ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
-    ns.ip('link', 'set', 'tun0', 'up');
+    ns.addMachine();
     const { path } = writeProfile((dir) => `interface:\n  name: tun0\naddress: 10.10.10.2\nmode: split\nroutes:\n${Array.from({ length: N }, (_, i) => `  - ${destination(i)}`).join('\n')}\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n  reconcileInterval: 1h\n`);
     const d = new DaemonProcess(ns, ['run', path]);
     await d.waitForState('installed', 30_000);
