@@ -422,13 +422,14 @@ async function benchStorm(ns: Namespace, d: Daemon, n: number, idleRssMb: number
   const events = QUICK ? 20_000 : 1_000_000;
   const rounds: StormRound[] = [];
   for (let round = 0; round < ROUNDS; round++) rounds.push(await stormRound(ns, d, events));
-  const all = <K extends keyof StormRound>(key: K): StormRound[K][] => rounds.map((r) => r[key]);
-  const med = (key: { [K in keyof StormRound]: StormRound[K] extends number ? K : never }[keyof StormRound]): { value: number; samples: number[] } => ({ value: median(all(key) as number[]), samples: all(key) as number[] });
+  const all = (key: Exclude<keyof StormRound, 'samples' | 'midSamples'>): number[] => rounds.map((r) => r[key]);
+  const med = (key: Exclude<keyof StormRound, 'samples' | 'midSamples'>): { value: number; samples: number[] } => ({ value: median(all(key)), samples: all(key) });
+  const sum = (key: Exclude<keyof StormRound, 'samples' | 'midSamples'>): number => all(key).reduce((a, b) => a + b, 0);
   const offered = med('offered');
   const core = med('core');
   const perEvent = med('cpuPerEvent');
   const peer = med('monPerEvent');
-  const overflows = all('overflows').reduce((a, b) => a + b, 0);
+  const overflows = sum('overflows');
   const settled = med('settled');
   const settledAfterStop = med('settledAfterStop');
   const settledAfterMid = med('settledAfterMid');
@@ -444,7 +445,7 @@ async function benchStorm(ns: Namespace, d: Daemon, n: number, idleRssMb: number
   row({ group: 'storm', figure: `daemon alone with the storm: receive-queue overflows (all rounds)`, value: overflows, unit: '', samples: all('overflows'), target: '0: kept up', met: overflows === 0 });
   row({ group: 'storm', figure: 'daemon CPU during the storm, share of a core', ...core, unit: 'core', target: '< 1 core', met: core.value < 1 });
   row({ group: 'storm', figure: 'daemon CPU per event (storm and settling)', ...perEvent, unit: 'µs', peer: 'ip monitor route', peerValue: peer.value, ratio: perEvent.value / peer.value, target: '≤ 2× ip monitor', met: perEvent.value / peer.value <= 2 });
-  row({ group: 'storm', figure: 'daemon reconciles during the storm (all rounds)', value: all('reconciles').reduce((a, b) => a + b, 0), unit: '', samples: all('reconciles') });
+  row({ group: 'storm', figure: 'daemon reconciles during the storm (all rounds)', value: sum('reconciles'), unit: '', samples: all('reconciles') });
   row({ group: 'storm', figure: 'settled after the storm ended (CPU still)', ...settled, unit: 'ms', target: '≤ 100 ms', met: settled.value <= 100 });
   row({ group: 'storm', figure: `stopped through a whole storm (overflows: ${forced('stopOverflows')}), continued at its end: settled`, ...settledAfterStop, unit: 'ms', target: '≤ 100 ms after an overflow', met: settledAfterStop.value <= 100 && everyForced('stopOverflows') });
   row({ group: 'storm', figure: `stopped 300 ms mid-storm (overflows: ${forced('midOverflows')}), caught up: settled after the end`, ...settledAfterMid, unit: 'ms', target: '≤ 100 ms after an overflow', met: settledAfterMid.value <= 100 && everyForced('midOverflows') });
@@ -581,7 +582,8 @@ async function settle(pid: number, since: number): Promise<number> {
 async function sampleOwnRoutes(ns: Namespace, storm: Storm): Promise<number[]> {
   const counts: number[] = [];
   let running = true;
-  void storm.done.finally(() => (running = false));
+  const stop = (): void => void (running = false);
+  storm.done.then(stop, stop);
   do {
     const out = await new Promise<string>((resolve, reject) => execFile('ip', ['-n', ns.name, '-4', 'route', 'show', 'table', 'main', 'proto', TAG], (e, stdout) => (e ? reject(e) : resolve(stdout))));
     counts.push(out.split('\n').filter(Boolean).length);
