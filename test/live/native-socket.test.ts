@@ -83,6 +83,19 @@ test('a reply larger than the 64 KiB read buffer is reported as an overflow, nev
   });
 });
 
+test('discardQueued drops what is queued, none of it delivered, and the socket goes on', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('discard', (ns) => {
+    const r = ns.exec('node', [probePath('netlink-socket'), 'discard', '500']);
+    assert.equal(r.status, 0, r.stderr);
+    const seen = jsonLines<Observation>(r.stdout);
+    assert.equal(seen.find((o) => o.event === 'batch')?.status, 0);
+    assert.deepEqual(seen.find((o) => o.event === 'discarded'), { event: 'discarded', dropped: 500, received: 0 }, JSON.stringify(seen));
+    assert.deepEqual(seen.find((o) => o.event === 'later'), { event: 'later', received: 1 }, 'a notification after the discard arrives');
+    assert.equal(seen.filter((o) => o.event === 'overflow' || o.event === 'error').length, 0);
+  });
+});
+
 function exitsWithin(ms: number, args: string[]): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: 'ignore' });

@@ -7,6 +7,7 @@
  *   node netlink-socket.js errors         report the errors of failing socket calls
  *   node netlink-socket.js overflow N     block the loop while N routes are added, report overflow
  *   node netlink-socket.js oversize DEV   a reply larger than the 64 KiB read buffer, then a normal one
+ *   node netlink-socket.js discard N      N notifications queued, discardQueued(), then one more
  *   node netlink-socket.js unref|ref      open a socket and (un)ref it, then fall off the end
  */
 import { spawnSync } from 'node:child_process';
@@ -167,6 +168,27 @@ async function oversize(dev: string): Promise<void> {
   socket.close();
 }
 
+async function discard(count: number): Promise<void> {
+  let received = 0;
+  const socket = new native.RouteSocket(
+    () => received++,
+    () => print({ event: 'overflow' }),
+    (e) => print({ event: 'error', ...errorFields(e) }),
+    { groups: [RTNLGRP_IPV4_ROUTE], receiveBufferSize: 4 << 20 },
+  );
+  // spawnSync blocks the event loop: the notifications wait in the queue, unread.
+  const batch = Array.from({ length: count }, (_, i) => `route add 10.${100 + (i >> 8)}.${i & 255}.0/24 dev lo`).join('\n');
+  const r = spawnSync('ip', ['-batch', '-'], { input: batch + '\n', encoding: 'utf8' });
+  print({ event: 'batch', status: r.status });
+  const dropped = socket.discardQueued?.();
+  await new Promise((res) => setTimeout(res, 300));
+  print({ event: 'discarded', dropped, received });
+  spawnSync('ip', ['route', 'add', '10.99.0.0/24', 'dev', 'lo']);
+  await new Promise((res) => setTimeout(res, 300));
+  print({ event: 'later', received });
+  socket.close();
+}
+
 function refScenario(ref: boolean): void {
   const socket = new native.RouteSocket(() => {}, () => {}, () => {}, { groups: [RTNLGRP_IPV4_ROUTE] });
   if (ref) {
@@ -187,6 +209,9 @@ switch (scenario) {
     break;
   case 'overflow':
     await overflow(Number(arg));
+    break;
+  case 'discard':
+    await discard(Number(arg));
     break;
   case 'oversize':
     await oversize(arg);
