@@ -26,6 +26,12 @@ export interface NativeRouteSocket {
   getReceiveBufferSize(): number;
   /** Linux: this socket's netlink port id, which replies to our requests are addressed to. macOS: 0. */
   localPort(): number;
+  /**
+   * Reads and drops every message queued now (none reaches onMessage); returns how many.
+   * For after an overflow, when the queue is older than the loss and a resync follows.
+   * Optional: the XNU model's socket (test/xnu) has no use for it, macOS never reports one.
+   */
+  discardQueued?(): number;
 }
 
 export interface NativeRouteSocketConstructor {

@@ -87,6 +87,9 @@ export class LinuxBackend implements Backend {
       (bytes, sender) => this.onNotification(bytes, sender, onEvent),
       () => {
         this.overflows++;
+        // What is still queued is older than the loss, and the resync this starts reads a
+        // snapshot after it: none of it is read (a full queue is ~10,000 notifications).
+        this.events?.discardQueued?.();
         onEvent({ kind: 'overflow' });
       },
       (error) => onEvent({ kind: 'malformed', error: error.message }),

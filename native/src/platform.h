@@ -16,8 +16,9 @@ int OpenRouteSocket(const std::vector<uint32_t>& groups, const char** syscall);
 // matched on the pid the kernel writes into rtm_pid).
 uint32_t LocalPort(int fd);
 
-// Receives one message into buf (resized to fit). *sender is the netlink port of the
-// sender on Linux (0 = the kernel) and 0 on macOS. Returns the length or -1.
+// Receives one datagram into the first bytes of buf (grown to 64 KiB). *sender is the
+// netlink port of the sender on Linux (0 = the kernel) and 0 on macOS. Returns the length
+// or -1; on Linux a datagram larger than buf is lost and reported as ENOBUFS.
 ssize_t ReceiveMessage(int fd, std::vector<uint8_t>& buf, uint32_t* sender, const char** syscall);
 
 // Sends one message to the kernel. Returns the bytes written or -1.

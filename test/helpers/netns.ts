@@ -117,6 +117,19 @@ export class Netns {
     this.ip('link', 'set', peer, 'up');
   }
 
+  /**
+   * The usual machine of the daemon tests: veth0 (192.168.50.2/24, default via 192.168.50.1;
+   * veth1 its far end) as the physical network and tun0 (10.10.10.2 peer 10.10.10.1) as the
+   * tunnel, up unless `tunnelUp` is false.
+   */
+  addMachine({ tunnelUp = true }: { tunnelUp?: boolean } = {}): void {
+    this.addVeth('veth0', 'veth1', '192.168.50.2/24');
+    this.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
+    this.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
+    this.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
+    if (tunnelUp) this.ip('link', 'set', 'tun0', 'up');
+  }
+
   destroy(): void {
     for (const child of this.children) child.kill('SIGKILL');
     run('ip', ['netns', 'del', this.name]);

@@ -23,6 +23,9 @@ test('npm run bench -- --quick: every benchmark runs and reports a figure', (t) 
     const groups = new Set(report.rows.map((row) => row.group.replace(/ \d+$/, '')));
     assert.deepEqual([...groups].sort(), ['check', 'codecs', 'footprint', 'install', 'macOS model', 'reconcile', 'remove', 'repair', 'storm']);
     for (const row of report.rows) assert.ok(Number.isFinite(row.value), `${row.group}: ${row.figure} has no figure`);
+    // The storm generator (scripts/route-storm.ts) ran and the kernel took its requests.
+    const offered = report.rows.find((row) => row.group === 'storm' && row.figure.startsWith('events/s offered'));
+    assert.ok(offered !== undefined && offered.value > 0, 'the storm generator offered events');
     assert.match(r.stdout, /^\| measure \| tunroute \| peer \| ratio \| target \| met \|$/m, 'the table is printed');
   } finally {
     rmSync(dir, { recursive: true, force: true });

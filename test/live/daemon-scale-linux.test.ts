@@ -11,13 +11,6 @@ import { DaemonProcess, writeProfile } from '../helpers/daemon-process.js';
 const N = 10_000;
 const destination = (i: number): string => `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`;
 
-function setUp(ns: Netns): void {
-  ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
-  ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
-  ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
-  ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
-}
-
 function table(ns: Netns): string {
   return ns.tables();
 }
@@ -34,7 +27,7 @@ function bigProfile(dir: string): string {
 test(`SIGTERM in the middle of installing ${N} routes: exit 0 and nothing left`, async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('scale-mid', async (ns) => {
-    setUp(ns);
+    ns.addMachine({ tunnelUp: false });
     const before = table(ns);
     const { path } = writeProfile((dir) => bigProfile(dir));
     const d = new DaemonProcess(ns, ['run', path]);
@@ -54,7 +47,7 @@ test(`SIGTERM in the middle of installing ${N} routes: exit 0 and nothing left`,
 test(`SIGTERM while another process deletes our routes (${N} installed): exit 0 and nothing left`, async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('scale-churn', async (ns) => {
-    setUp(ns);
+    ns.addMachine({ tunnelUp: false });
     const before = table(ns);
     const { path } = writeProfile((dir) => bigProfile(dir));
     ns.ip('link', 'set', 'tun0', 'up');

@@ -9,14 +9,6 @@ import { join } from 'node:path';
 import { must, skipUnlessLinuxRoot, withNetns, type Netns } from '../helpers/netns.js';
 import { CLI, DaemonProcess, writeProfile } from '../helpers/daemon-process.js';
 
-function setUpMachine(ns: Netns): void {
-  ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
-  ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
-  ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
-  ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
-  ns.ip('link', 'set', 'tun0', 'up');
-}
-
 function table(ns: Netns): string {
   return ns.tables({ details: true });
 }
@@ -67,7 +59,7 @@ async function until(pred: () => boolean, ms = 8000): Promise<void> {
 test('a journal folder that fills up while running: the tunnel comes back degraded with nothing added or moved until the journal can be written; SIGTERM restores', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('full-disk', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const before = table(ns);
     const { dir } = writeProfile('');
     await withTmpfs(dir, '256k', async (state) => {
@@ -106,7 +98,7 @@ test('a journal folder that fills up while running: the tunnel comes back degrad
 test('a read-only journal folder: the daemon starts degraded and moves nothing; once writable it installs; SIGTERM restores', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('ro-disk', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const before = table(ns);
     const { dir } = writeProfile('');
     await withTmpfs(dir, '1m', async (state) => {
@@ -135,7 +127,7 @@ test('a read-only journal folder: the daemon starts degraded and moves nothing; 
 test('a reload that moves daemon.journal takes the entries along: after SIGKILL, restore with the new profile puts the table back', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('move-journal', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const before = table(ns);
     const { dir, path } = writeProfile((d) => profile(join(d, 'a.journal.json')));
     const d = new DaemonProcess(ns, ['run', path]);
@@ -158,7 +150,7 @@ test('a reload that moves daemon.journal takes the entries along: after SIGKILL,
 test('a rule deleted in a loop is re-added a few times, then backed off with one warning', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('rule-flap', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const before = table(ns);
     const { dir, path } = writeProfile((d) => profile(join(d, 'j.json'), 'mode: split\nroutes:\n  - 10.20.0.0/16\n'));
     void dir;
@@ -187,7 +179,7 @@ function spawnDaemon(ns: Netns, path: string, stdout: 'pipe' | number): ReturnTy
 test('EPIPE on stdout (the log reader went away) and ENOSPC (the log disk is full): the daemon keeps routing and repairing, and SIGTERM still restores and exits 0', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('log-fail', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const before = table(ns);
     const { dir, path } = writeProfile((d) => profile(join(d, 'j.json')));
 

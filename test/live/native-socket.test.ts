@@ -68,6 +68,34 @@ test('a flood larger than a small receive buffer is reported as overflow, not a 
   });
 });
 
+test('a reply larger than the 64 KiB read buffer is reported as an overflow, never cut; the socket goes on', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('big', (ns) => {
+    ns.addVeth('veth0', 'veth1', '10.76.0.1/24');
+    const r = ns.exec('node', [probePath('netlink-socket'), 'oversize', 'veth0']);
+    assert.equal(r.status, 0, r.stderr);
+    const seen = jsonLines<Observation>(r.stdout);
+    assert.ok((seen.find((o) => o.event === 'sent')?.bytes as number) > 65536, 'the request (and so its error reply) is larger than 64 KiB');
+    assert.equal(seen.filter((o) => o.event === 'overflow').length, 1, JSON.stringify(seen));
+    assert.deepEqual(seen.filter((o) => o.event === 'message' && o.seq === 1), [], 'no part of the oversized reply is delivered');
+    assert.ok(seen.some((o) => o.event === 'message' && o.seq === 2 && o.error === 0), `the next request is answered: ${JSON.stringify(seen)}`);
+    assert.equal(seen.filter((o) => o.event === 'error').length, 0);
+  });
+});
+
+test('discardQueued drops what is queued, none of it delivered, and the socket goes on', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('discard', (ns) => {
+    const r = ns.exec('node', [probePath('netlink-socket'), 'discard', '500']);
+    assert.equal(r.status, 0, r.stderr);
+    const seen = jsonLines<Observation>(r.stdout);
+    assert.equal(seen.find((o) => o.event === 'batch')?.status, 0);
+    assert.deepEqual(seen.find((o) => o.event === 'discarded'), { event: 'discarded', dropped: 500, received: 0 }, JSON.stringify(seen));
+    assert.deepEqual(seen.find((o) => o.event === 'later'), { event: 'later', received: 1 }, 'a notification after the discard arrives');
+    assert.equal(seen.filter((o) => o.event === 'overflow' || o.event === 'error').length, 0);
+  });
+});
+
 function exitsWithin(ms: number, args: string[]): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: 'ignore' });

@@ -177,11 +177,7 @@ test('the daemon needs no capability but CAP_NET_ADMIN (the unit\'s CapabilityBo
   if (!isLinux || !isRoot) return t.skip('needs root on Linux (network namespaces)');
   if (!hasCommand('setpriv')) return t.skip('needs setpriv (util-linux) to drop capabilities');
   await withNetns('caps', async (ns) => {
-    ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
-    ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
-    ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
-    ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
-    ns.ip('link', 'set', 'tun0', 'up');
+    ns.addMachine();
     const table = (): string => [ns.ip('-4', 'route', 'show', 'table', 'all'), ns.ip('-6', 'route', 'show', 'table', 'all'), ns.ip('rule')].join('--\n');
     const before = table();
     const { dir, path } = writeProfile((dir) => `name: caps\ninterface: {name: tun0}\naddress: 10.10.10.2\nfullTunnel: {strategy: replace}\ndaemon:\n  journal: ${join(dir, 'caps.journal.json')}\n`);

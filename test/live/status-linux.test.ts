@@ -7,18 +7,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { skipUnlessLinuxRoot, withNetns, type Netns } from '../helpers/netns.js';
+import { skipUnlessLinuxRoot, withNetns } from '../helpers/netns.js';
 import { CLI, DaemonProcess, writeProfile } from '../helpers/daemon-process.js';
 import { asNobody, cannotRunAsNobody } from '../helpers/nobody.js';
 import type { StatusDocument } from '../../daemon/status/document.js';
-
-function setUpMachine(ns: Netns): void {
-  ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
-  ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
-  ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
-  ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
-  ns.ip('link', 'set', 'tun0', 'up');
-}
 
 const PROFILE = (dir: string, strategy = 'replace'): string => `name: office
 interface:
@@ -46,7 +38,7 @@ function statusJson(runDir: string, ...args: string[]): StatusDocument {
 test('status: text and JSON from a running daemon, repairs counted, the socket root-only and removed on exit', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('status', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const { path } = writeProfile(PROFILE);
     const d = new DaemonProcess(ns, ['run', path]);
     await d.waitForState('installed');
@@ -116,7 +108,7 @@ test('status: text and JSON from a running daemon, repairs counted, the socket r
 test('status: a stale socket from a killed run is replaced; a second instance of the profile is refused (75) and changes nothing', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('status2', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const { path } = writeProfile(PROFILE);
     const first = new DaemonProcess(ns, ['run', path]);
     await first.waitForState('installed');
@@ -179,7 +171,7 @@ test('status: a socket left by a crash that nobody answers on counts as no daemo
 test('--log-file: lines go to the file; after newsyslog renames it, SIGUSR2 starts a new one', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('logfile', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const { dir, path } = writeProfile(PROFILE);
     const log = join(dir, 'log', 'office.log');
     const d = new DaemonProcess(ns, ['run', path, '--log-file', log]);
@@ -234,7 +226,7 @@ test('waiting: the state line and status say what the daemon waits for and what 
 test('status: the policy strategy shows its table and its rules, and moves nothing', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('status-policy', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const { path } = writeProfile((dir) => PROFILE(dir, 'policy'));
     const d = new DaemonProcess(ns, ['run', path]);
     await d.waitForState('installed');
@@ -255,7 +247,7 @@ test('status: the policy strategy shows its table and its rules, and moves nothi
 test('under launchd, the run after an unclean stop only finishes the cleanup and exits 0, so KeepAlive leaves the tunnel stopped', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('unclean', async (ns) => {
-    setUpMachine(ns);
+    ns.addMachine();
     const before = ns.ip('route', 'show', 'table', 'all');
     const { path } = writeProfile(PROFILE);
     const env = { TUNROUTE_LAUNCHD_LABEL: 'org.tunroute.office' };

@@ -6,6 +6,8 @@
  *   node netlink-socket.js routes DEV     add a route twice, report acks and notifications
  *   node netlink-socket.js errors         report the errors of failing socket calls
  *   node netlink-socket.js overflow N     block the loop while N routes are added, report overflow
+ *   node netlink-socket.js oversize DEV   a reply larger than the 64 KiB read buffer, then a normal one
+ *   node netlink-socket.js discard N      N notifications queued, discardQueued(), then one more
  *   node netlink-socket.js unref|ref      open a socket and (un)ref it, then fall off the end
  */
 import { spawnSync } from 'node:child_process';
@@ -135,6 +137,58 @@ async function overflow(count: number): Promise<void> {
   socket.close();
 }
 
+/**
+ * A refused request of ~80 KB: without NETLINK_CAP_ACK the kernel's error reply echoes the
+ * whole request, so that reply is one datagram larger than the socket's 64 KiB read buffer.
+ * Two attributes of a type no route has pad it (each below nla_len's 64 KiB); the refusal
+ * is ENODEV, for a device index that does not exist. Then a normal request on the same socket.
+ */
+async function oversize(dev: string): Promise<void> {
+  const socket = new native.RouteSocket(
+    (bytes, sender) => {
+      for (const m of messages(bytes)) print({ event: 'message', sender, bytes: bytes.length, ...m });
+    },
+    () => print({ event: 'overflow' }),
+    (e) => print({ event: 'error', ...errorFields(e) }),
+  );
+  const head = newRoute(1, 0x7ffffff0, [10, 78, 0, 0], 16);
+  const pad = (type: number, length: number): Buffer => {
+    const b = Buffer.alloc(4 + length);
+    b.writeUInt16LE(4 + length, 0);
+    b.writeUInt16LE(type, 2);
+    return b;
+  };
+  const big = Buffer.concat([head, pad(0x3ff0, 40_000), pad(0x3ff1, 40_000)]);
+  big.writeUInt32LE(big.length, 0);
+  print({ event: 'sent', bytes: big.length });
+  socket.send(big);
+  await new Promise((r) => setTimeout(r, 300));
+  socket.send(newRoute(2, native.nameToIndex(dev), [10, 78, 0, 0], 16));
+  await new Promise((r) => setTimeout(r, 300));
+  socket.close();
+}
+
+async function discard(count: number): Promise<void> {
+  let received = 0;
+  const socket = new native.RouteSocket(
+    () => received++,
+    () => print({ event: 'overflow' }),
+    (e) => print({ event: 'error', ...errorFields(e) }),
+    { groups: [RTNLGRP_IPV4_ROUTE], receiveBufferSize: 4 << 20 },
+  );
+  // spawnSync blocks the event loop: the notifications wait in the queue, unread.
+  const batch = Array.from({ length: count }, (_, i) => `route add 10.${100 + (i >> 8)}.${i & 255}.0/24 dev lo`).join('\n');
+  const r = spawnSync('ip', ['-batch', '-'], { input: batch + '\n', encoding: 'utf8' });
+  print({ event: 'batch', status: r.status });
+  const dropped = socket.discardQueued?.();
+  await new Promise((res) => setTimeout(res, 300));
+  print({ event: 'discarded', dropped, received });
+  spawnSync('ip', ['route', 'add', '10.99.0.0/24', 'dev', 'lo']);
+  await new Promise((res) => setTimeout(res, 300));
+  print({ event: 'later', received });
+  socket.close();
+}
+
 function refScenario(ref: boolean): void {
   const socket = new native.RouteSocket(() => {}, () => {}, () => {}, { groups: [RTNLGRP_IPV4_ROUTE] });
   if (ref) {
@@ -155,6 +209,12 @@ switch (scenario) {
     break;
   case 'overflow':
     await overflow(Number(arg));
+    break;
+  case 'discard':
+    await discard(Number(arg));
+    break;
+  case 'oversize':
+    await oversize(arg);
     break;
   case 'ref':
   case 'unref':
