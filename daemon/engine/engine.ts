@@ -628,8 +628,9 @@ export class Engine {
     const removeStale = async (routes: KernelRoute[]): Promise<void> => {
       for (const route of routes) {
         if (this.stopRequested) break;
-        await this.window.start(async () => {
-          if (await this.write('remove-stale', route, () => this.backend.deleteRoute(route))) this.changes++;
+        await this.windowRoom();
+        this.submit('remove-stale', route, 'delete', (ok) => {
+          if (ok) this.changes++;
           this.installed.delete(routeKey(route));
           this.table.forget(route);
           if (!this.table.get(route)?.tagged) this.journal.disown({ routes: [this.backend.keyOf(route)] });
@@ -762,16 +763,23 @@ export class Engine {
       }
       return;
     }
-    await this.window.start(async () => {
-      if (await this.write(repair ? 'restore' : 'add', route, () => this.backend.addRoute(route), {}, afterDemotion?.quiet ?? false)) {
-        this.installed.set(key, route);
-        this.table.add({ ...route, tagged: true });
-        this.changes++;
-        if (repair) this.status.repaired(route);
-      } else if (!adopt) {
-        this.failures.push(`${route.destination}${route.table !== null && route.table !== 254 ? ` table ${route.table}` : ''} not added`);
-      }
-    });
+    await this.windowRoom();
+    this.submit(
+      repair ? 'restore' : 'add',
+      route,
+      'add',
+      (ok) => {
+        if (ok) {
+          this.installed.set(key, route);
+          this.table.add({ ...route, tagged: true });
+          this.changes++;
+          if (repair) this.status.repaired(route);
+        } else if (!adopt) {
+          this.failures.push(`${route.destination}${route.table !== null && route.table !== 254 ? ` table ${route.table}` : ''} not added`);
+        }
+      },
+      afterDemotion?.quiet ?? false,
+    );
   }
 
   private allowRepair(key: string, why: string, route?: Route): boolean {
@@ -803,32 +811,72 @@ export class Engine {
 
   /** Runs one kernel write and logs it. EEXIST on an add and ESRCH on a delete mean it is already so. */
   private async write(action: string, route: Route | KernelRoute | null, op: () => Promise<void>, extra: Record<string, unknown> = {}, quiet = false): Promise<boolean> {
-    const fields = (): Record<string, unknown> => (route ? this.describe(route) : {});
-    // The first writes of a run are logged one by one at info; a bulk install or removal logs
-    // the rest at debug and says how many there were (flushWriteLog), not a line per route.
-    // `quiet`: a flap episode's repeats (the logging is damped, not the action).
-    const level = this.writesInRun++ < LOG_EACH_WRITES && !quiet ? 'info' : 'debug';
+    const level = this.writeLevel(quiet);
     try {
       await op();
+    } catch (e) {
+      return this.outcome(action, route, e, extra, level);
+    }
+    return this.outcome(action, route, null, extra, level);
+  }
+
+  /**
+   * The pipelined form of `write` for a route: sent at once in a window slot (the caller
+   * made room), its outcome handled by `then` when the kernel answers. No promise per write
+   * where the backend takes callbacks. `then` throwing fails the next window drain.
+   */
+  private submit(action: string, route: Route | KernelRoute, kind: 'add' | 'delete', then: (ok: boolean) => void, quiet = false): void {
+    const level = this.writeLevel(quiet);
+    this.window.begin();
+    const done = (error: unknown): void => {
+      try {
+        then(this.outcome(action, route, error, {}, level));
+      } catch (e) {
+        this.window.end(e);
+        return;
+      }
+      this.window.end();
+    };
+    if (this.backend.submitRoute) this.backend.submitRoute(kind, route, done);
+    else (kind === 'add' ? this.backend.addRoute(route as Route) : this.backend.deleteRoute(route)).then(() => done(null), done);
+  }
+
+  /** Waits, when the write window is full, until it has room. */
+  private async windowRoom(): Promise<void> {
+    for (let wait = this.window.room(); wait; wait = this.window.room()) await wait;
+  }
+
+  /**
+   * The first writes of a run are logged one by one at info; a bulk install or removal logs
+   * the rest at debug and says how many there were (flushWriteLog), not a line per route.
+   * `quiet`: a flap episode's repeats (the logging is damped, not the action).
+   */
+  private writeLevel(quiet: boolean): 'info' | 'debug' {
+    return this.writesInRun++ < LOG_EACH_WRITES && !quiet ? 'info' : 'debug';
+  }
+
+  /** Logs a write's outcome (null: done); true when it was done. An error that is not the kernel's is thrown. */
+  private outcome(action: string, route: Route | KernelRoute | null, error: unknown, extra: Record<string, unknown>, level: 'info' | 'debug'): boolean {
+    const fields = (): Record<string, unknown> => (route ? this.describe(route) : {});
+    if (error === null) {
       if (this.log.isLevelEnabled(level)) this.log[level]({ action, ...fields(), ...extra, result: 'ok' }, `route ${action}`);
       return true;
-    } catch (e) {
-      if (isSystemError(e) && e.code === 'ENOBUFS') {
-        // The request socket overflowed: the kernel may have applied this write or not. Only a
-        // fresh snapshot knows, so another run (or sweep pass) follows instead of a failure.
-        this.unknownOutcomes++;
-        this.dirty = true;
-        this.log.warn({ action, ...fields(), ...extra }, `route ${action}: outcome lost in a request socket overflow; re-checking`);
-        return false;
-      }
-      if (isSystemError(e)) {
-        const benign = (e.code === 'EEXIST' && !action.startsWith('remove')) || (e.code === 'ESRCH' && action.startsWith('remove'));
-        const errorLevel = benign ? level : 'warn';
-        if (this.log.isLevelEnabled(errorLevel)) this.log[errorLevel]({ action, ...fields(), ...extra, result: 'error', errno: e.code }, `route ${action}: ${e.code}`);
-        return false;
-      }
-      throw e;
     }
+    if (isSystemError(error) && error.code === 'ENOBUFS') {
+      // The request socket overflowed: the kernel may have applied this write or not. Only a
+      // fresh snapshot knows, so another run (or sweep pass) follows instead of a failure.
+      this.unknownOutcomes++;
+      this.dirty = true;
+      this.log.warn({ action, ...fields(), ...extra }, `route ${action}: outcome lost in a request socket overflow; re-checking`);
+      return false;
+    }
+    if (isSystemError(error)) {
+      const benign = (error.code === 'EEXIST' && !action.startsWith('remove')) || (error.code === 'ESRCH' && action.startsWith('remove'));
+      const errorLevel = benign ? level : 'warn';
+      if (this.log.isLevelEnabled(errorLevel)) this.log[errorLevel]({ action, ...fields(), ...extra, result: 'error', errno: error.code }, `route ${action}: ${error.code}`);
+      return false;
+    }
+    throw error;
   }
 
   /**
@@ -999,16 +1047,25 @@ export class Engine {
     const live = new Set(snap.routes);
     const remove = async (routes: KernelRoute[]): Promise<void> => {
       const failures: KernelRoute[] = [];
+      // Removed routes' keys leave the ledger together, once the batch is answered.
+      const gone: string[] = [];
       for (const route of routes) {
-        await this.window.start(async () => {
-          if (await this.write('remove', route, () => this.backend.deleteRoute(route))) {
-            removed++;
-            live.delete(route);
-            this.journal.disown({ routes: [this.backend.keyOf(route)] });
-          } else failures.push(route);
+        await this.windowRoom();
+        this.submit('remove', route, 'delete', (ok) => {
+          if (!ok) {
+            failures.push(route);
+            return;
+          }
+          removed++;
+          live.delete(route);
+          gone.push(this.backend.keyOf(route));
         });
       }
-      await this.window.drain();
+      try {
+        await this.window.drain();
+      } finally {
+        this.journal.disown({ routes: gone });
+      }
       // ESRCH (already gone) or an error: only a fresh look tells whether it is still there.
       if (failures.length > 0) {
         const now = await this.backend.snapshot();

@@ -1,0 +1,57 @@
+// The Linux backend's pipelined writes against the real kernel, inside namespaces made here:
+// the writes of one turn go out as one datagram and each still gets its own outcome, and an
+// overflow of the request socket in the middle of such a batch is recovered.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsonLines, probePath, skipUnlessLinuxRoot, withNetns } from '../helpers/netns.js';
+
+interface Observation {
+  event: string;
+  outcomes?: string[][];
+  sends?: Array<{ bytes: number; messages: number }>;
+  tunnelRoutes?: number;
+}
+
+test('writes of one turn go out in one datagram, each with its own outcome (EEXIST and ESRCH among them)', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('batch', (ns) => {
+    ns.addVeth('veth0', 'veth1', '10.59.0.1/24');
+    // Someone else's route at one of the keys: that add alone is refused.
+    ns.ip('route', 'add', '10.60.0.5/32', 'dev', 'veth0');
+    const r = ns.exec('node', [probePath('batched-writes'), 'outcomes', 'veth0']);
+    assert.equal(r.status, 0, r.stderr);
+    const seen = jsonLines<Observation>(r.stdout);
+    const add = seen.find((o) => o.event === 'add');
+    const del = seen.find((o) => o.event === 'delete');
+    assert.ok(add && del, r.stdout);
+    assert.deepEqual(add.outcomes, [['ok'], ['ok'], ['ok'], ['ok'], ['EEXIST'], ['ok'], ['ok'], ['ok']]);
+    assert.deepEqual(add.sends, [{ bytes: add.sends![0]!.bytes, messages: 8 }], 'the eight adds went out as one datagram');
+    // The deletes: the foreign route's delete matches it too (same key and device), the ninth is absent.
+    assert.deepEqual(del.outcomes, [['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ESRCH']]);
+    assert.equal(del.sends?.length, 1, JSON.stringify(del.sends));
+    assert.equal(ns.ip('route', 'show', '10.60.0.0/24', 'root', '10.60.0.0/24').trim(), '');
+  });
+});
+
+test('a request-socket overflow in the middle of a batch: every write gets exactly one outcome, lost acks are ENOBUFS, and the socket goes on', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('bover', (ns) => {
+    ns.addVeth('veth0', 'veth1', '10.59.0.1/24');
+    const n = 500;
+    const r = ns.exec('node', [probePath('batched-writes'), 'overflow', 'veth0', String(n)]);
+    assert.equal(r.status, 0, r.stderr);
+    const seen = jsonLines<Observation>(r.stdout);
+    const overflowed = seen.find((o) => o.event === 'overflowed');
+    assert.ok(overflowed?.outcomes, r.stdout);
+    assert.equal(overflowed.sends?.length, 1, 'one datagram carried the whole batch');
+    assert.ok(overflowed.outcomes.every((o) => o.length === 1), 'no write answered twice or never');
+    const flat = overflowed.outcomes.map((o) => o[0]);
+    const lost = flat.filter((o) => o === 'ENOBUFS').length;
+    assert.ok(lost > 0, 'the acks overflowed the small socket');
+    assert.equal(flat.filter((o) => o === 'ok').length + lost, n, JSON.stringify([...new Set(flat)]));
+    // Outcome unknown, not failed: the kernel applied every one of them.
+    const tables = seen.filter((o) => o.event === 'table').map((o) => o.tunnelRoutes);
+    assert.deepEqual(tables, [n, n + 4]);
+    assert.deepEqual(seen.find((o) => o.event === 'after')?.outcomes, [['ok'], ['ok'], ['ok'], ['ok']]);
+  });
+});
