@@ -16,7 +16,7 @@ import { systemError } from '../errors.js';
 import { ByteReader } from '../codec/bytes.js';
 import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
 import type { AddressMessage, DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleMessage, RuleSpec } from '../codec/linux/index.js';
-import { FIB_RULE, IFF, NLM_F, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
+import { FIB_RULE, IFF, LAYOUT, NLM_F, NLMSG, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
 import { encodeRecordedDelete, encodeRecordedRoute, routeRecordOf } from '../codec/linux/record.js';
 
 const MAIN = RT_TABLE.RT_TABLE_MAIN.value;
@@ -31,7 +31,11 @@ const REQUEST_TIMEOUT_MS = 5000;
  * socket's send buffer (212,992 bytes by default); a larger request goes alone.
  */
 const BATCH_BYTES = 64 << 10;
-const NLMSG_HDRLEN = 16;
+const HDR = LAYOUT.nlmsghdr;
+const NLMSG_HDRLEN = HDR.size;
+/** A plain ack: nlmsghdr, then nlmsgerr.error 0 (and the request's header or all of it, echoed). */
+const ACK_ERROR_AT = HDR.size + LAYOUT.nlmsgerr.fields.error.offset;
+const NLMSG_ERROR = NLMSG.NLMSG_ERROR.value;
 /** What a request answered by its ack alone resolves with (shared: nobody adds to it). */
 const NO_MESSAGES: LinuxMessage[] = Object.freeze([]) as unknown as LinuxMessage[];
 
@@ -217,15 +221,34 @@ export class LinuxBackend implements Backend {
     }, Math.max(1, first.value.deadline - performance.now()));
   }
 
-  /** The datagrams of one wake-up: [end offset, sender port] each in `datagrams`. */
+  /**
+   * The datagrams of one wake-up: [end offset, sender port] each in `datagrams`. A datagram
+   * that is one plain ack (what a batch of writes mostly gets back) is read in place: its
+   * seq ends its request. Anything else goes through the decoder.
+   */
   private onReplies(bytes: Uint8Array, datagrams: Uint32Array): void {
+    const reader = new ByteReader(bytes);
     let start = 0;
     for (let i = 0; i < datagrams.length; i += 2) {
       const end = datagrams[i] as number;
       // Only the kernel (port 0) answers requests.
-      if (datagrams[i + 1] === 0) this.onReply(bytes.subarray(start, end));
+      if (datagrams[i + 1] === 0 && !this.plainAck(reader, start, end)) this.onReply(bytes.subarray(start, end));
       start = end;
     }
+    this.idleTimeout();
+  }
+
+  private plainAck(bytes: ByteReader, start: number, end: number): boolean {
+    if (end - start < ACK_ERROR_AT + 4) return false;
+    const length = bytes.u32(start + HDR.fields.nlmsg_len.offset);
+    if (length !== end - start || bytes.u16(start + HDR.fields.nlmsg_type.offset) !== NLMSG_ERROR || bytes.u32(start + ACK_ERROR_AT) !== 0) return false;
+    const seq = bytes.u32(start + HDR.fields.nlmsg_seq.offset);
+    const p = this.pending.get(seq);
+    if (p) {
+      this.pending.delete(seq);
+      p.done(null, p.collected ?? NO_MESSAGES);
+    }
+    return true;
   }
 
   private onReply(bytes: Uint8Array): void {
@@ -246,7 +269,10 @@ export class LinuxBackend implements Backend {
         (p.collected ??= []).push(message);
       }
     }
-    // Nothing in flight: no timer keeps the process awake.
+  }
+
+  /** Nothing in flight: no timer keeps the process awake. */
+  private idleTimeout(): void {
     if (this.pending.size === 0 && this.timeout !== null) {
       clearTimeout(this.timeout);
       this.timeout = null;
@@ -271,10 +297,7 @@ export class LinuxBackend implements Backend {
       this.pending.delete(seq);
       p.done(error, NO_MESSAGES);
     }
-    if (this.pending.size === 0 && this.timeout !== null) {
-      clearTimeout(this.timeout);
-      this.timeout = null;
-    }
+    this.idleTimeout();
   }
 
   private dump(object: DumpObject): Promise<LinuxMessage[]> {

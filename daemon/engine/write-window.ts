@@ -55,6 +55,10 @@ export class WriteWindow {
     if (failure) throw failure.error;
   }
 
+  get full(): boolean {
+    return this.inFlight >= this.limit;
+  }
+
   get pending(): number {
     return this.inFlight;
   }

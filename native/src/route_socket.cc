@@ -16,6 +16,9 @@ namespace {
 // Messages read per readable wake-up. A netlink dump or a burst of route changes can keep
 // the socket readable for a long time; bounding the loop lets timers and other I/O run.
 constexpr int kMaxMessagesPerWake = 32;
+// In batch mode a wake-up costs one JS call whatever it holds, so it reads more: the acks
+// of a whole write window (128) in one call.
+constexpr int kMaxDatagramsPerBatch = 256;
 }  // namespace
 
 Napi::Function RouteSocket::Define(Napi::Env env) {
@@ -223,7 +226,7 @@ void RouteSocket::DrainBatch() {
     batch_bounds_.clear();
     return Deliver(on_message_, {bytes, bounds});
   };
-  for (int i = 0; i < kMaxMessagesPerWake && fd_ >= 0; i++) {
+  for (int i = 0; i < kMaxDatagramsPerBatch && fd_ >= 0; i++) {
     uint32_t sender = 0;
     const char* syscall = "recv";
     ssize_t n = ReceiveMessage(fd_, buffer_, &sender, &syscall);
