@@ -13,7 +13,7 @@ import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, Ke
 import type { Family, Route, RouteType, Rule } from '../model/route.js';
 import { effectiveMetric, routeType, sameGateway } from '../model/route.js';
 import { systemError } from '../errors.js';
-import { ByteReader } from '../codec/bytes.js';
+import { ByteReader, HOST_LITTLE_ENDIAN } from '../codec/bytes.js';
 import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
 import type { AddressMessage, DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleMessage, RuleSpec } from '../codec/linux/index.js';
 import { FIB_RULE, IFF, LAYOUT, NLM_F, NLMSG, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
@@ -26,9 +26,13 @@ const AF_INET6 = 10;
 const REQUEST_TIMEOUT_MS = 5000;
 /**
  * Requests queued in one turn of the event loop go out together, as one datagram: the
- * kernel's netlink_rcv_skb runs every message in it in order and answers each with its
- * own ack or error (an error on one does not stop the rest). A batch stays well under the
- * socket's send buffer (212,992 bytes by default); a larger request goes alone.
+ * kernel's netlink_rcv_skb runs every message in it, in order, and answers a message that
+ * fails with its own error whether or not it asked for an ack (an error on one does not
+ * stop the rest). So only the last message of a batch asks for an ack: its answer (ack or
+ * error) comes after every error of the messages before it, and those without an error
+ * succeeded. Each request keeps its seq and its own outcome; a batch costs one ack, not
+ * one per route. A batch stays well under the socket's send buffer (212,992 bytes by
+ * default); a larger request goes alone.
  */
 const BATCH_BYTES = 64 << 10;
 const HDR = LAYOUT.nlmsghdr;
@@ -36,6 +40,7 @@ const NLMSG_HDRLEN = HDR.size;
 /** A plain ack: nlmsghdr, then nlmsgerr.error 0 (and the request's header or all of it, echoed). */
 const ACK_ERROR_AT = HDR.size + LAYOUT.nlmsgerr.fields.error.offset;
 const NLMSG_ERROR = NLMSG.NLMSG_ERROR.value;
+const NLM_F_ACK = NLM_F.NLM_F_ACK.value;
 /** What a request answered by its ack alone resolves with (shared: nobody adds to it). */
 const NO_MESSAGES: LinuxMessage[] = Object.freeze([]) as unknown as LinuxMessage[];
 
@@ -84,7 +89,10 @@ export class LinuxBackend implements Backend {
   private outboxSeqs: number[] = [];
   private outboxBytes = 0;
   private flushing: NodeJS.Immediate | null = null;
-  private batchBuffer = new Uint8Array(BATCH_BYTES);
+  private readonly batchBuffer = new Uint8Array(BATCH_BYTES);
+  private readonly batchView = new DataView(this.batchBuffer.buffer);
+  /** Per batch sent, by the seq of its last request (the one that asks for the ack): the seqs before it. */
+  private readonly batches = new Map<number, number[]>();
   private snapshots: Promise<void> = Promise.resolve();
   private timeout: NodeJS.Timeout | null = null;
   private malformed = 0;
@@ -173,12 +181,20 @@ export class LinuxBackend implements Backend {
     this.outboxSeqs = [];
     let bytes = parts[0] as Uint8Array;
     if (parts.length > 1) {
+      const buffer = this.batchBuffer;
       let offset = 0;
-      for (const part of parts) {
-        this.batchBuffer.set(part, offset);
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i] as Uint8Array;
+        buffer.set(part, offset);
+        // All but the last: no ack on success (an error is still answered).
+        if (i < parts.length - 1) {
+          const at = offset + HDR.fields.nlmsg_flags.offset;
+          this.batchView.setUint16(at, this.batchView.getUint16(at, HOST_LITTLE_ENDIAN) & ~NLM_F_ACK, HOST_LITTLE_ENDIAN);
+        }
         offset += part.length;
       }
-      bytes = this.batchBuffer.subarray(0, offset);
+      bytes = buffer.subarray(0, offset);
+      this.batches.set(seqs[seqs.length - 1] as number, seqs.slice(0, -1));
     }
     this.outboxBytes = 0;
     this.sendNow(bytes, seqs);
@@ -193,6 +209,7 @@ export class LinuxBackend implements Backend {
       if (!this.requests) throw new Error('the netlink socket is not open');
       this.requests.send(bytes);
     } catch (e) {
+      this.batches.delete(seqs[seqs.length - 1] as number);
       for (const seq of seqs) {
         const p = this.pending.get(seq);
         this.pending.delete(seq);
@@ -215,6 +232,7 @@ export class LinuxBackend implements Backend {
       for (const [seq, p] of this.pending) {
         if (p.deadline > now) break;
         this.pending.delete(seq);
+        this.batches.delete(seq);
         p.done(systemError(110, 'ETIMEDOUT', 'netlink', `no reply to request ${seq} within ${REQUEST_TIMEOUT_MS} ms`), NO_MESSAGES);
       }
       this.armTimeout();
@@ -245,10 +263,27 @@ export class LinuxBackend implements Backend {
     const seq = bytes.u32(start + HDR.fields.nlmsg_seq.offset);
     const p = this.pending.get(seq);
     if (p) {
+      this.endBatch(seq);
       this.pending.delete(seq);
       p.done(null, p.collected ?? NO_MESSAGES);
     }
     return true;
+  }
+
+  /**
+   * The kernel answered the last request of a batch: every request before it that got no
+   * error succeeded (their errors came first). They end in sending order, before it.
+   */
+  private endBatch(last: number): void {
+    const batch = this.batches.get(last);
+    if (batch === undefined) return;
+    this.batches.delete(last);
+    for (const seq of batch) {
+      const p = this.pending.get(seq);
+      if (p === undefined) continue;
+      this.pending.delete(seq);
+      p.done(null, NO_MESSAGES);
+    }
   }
 
   private onReply(bytes: Uint8Array): void {
@@ -258,6 +293,7 @@ export class LinuxBackend implements Backend {
       const p = this.pending.get(message.header.seq);
       if (!p) continue;
       if (message.kind === 'error' || message.kind === 'done') {
+        this.endBatch(message.header.seq);
         this.pending.delete(message.header.seq);
         if (message.kind === 'error' && message.errno !== 0) {
           p.done(systemError(message.errno, message.code ?? `errno ${message.errno}`, 'netlink', message.extMessage ?? message.requestTypeName), NO_MESSAGES);
@@ -291,6 +327,7 @@ export class LinuxBackend implements Backend {
 
   /** The requests the kernel was sent fail with `error`; those still queued are sent as usual. */
   private failSent(error: Error): void {
+    this.batches.clear();
     const queued = new Set(this.outboxSeqs);
     for (const [seq, p] of this.pending) {
       if (queued.has(seq)) continue;

@@ -7,8 +7,11 @@
  *   node batched-writes.js outcomes DEV     adds 10.60.0.1–8/32 in one turn (10.60.0.5 is
  *                                           there already), then deletes 10.60.0.1–8 and .9
  *   node batched-writes.js overflow DEV N   adds N routes in one turn through a request
- *                                           socket too small for their acks, then more
+ *                                           socket too small for the answers (every other
+ *                                           route is there already: N/2 EEXIST errors),
+ *                                           then more
  */
+import { spawnSync } from 'node:child_process';
 import { loadNative, type NativeBinding, type NativeRouteSocketConstructor } from '../../../native/index.js';
 import { LinuxBackend } from '../../../daemon/backends/linux.js';
 import type { Route } from '../../../daemon/model/route.js';
@@ -47,7 +50,11 @@ function submitAll(backend: LinuxBackend, kind: 'add' | 'delete', routes: Route[
   });
 }
 
-const tunnelRoutes = async (backend: LinuxBackend): Promise<number> => (await backend.snapshot()).routes.filter((r) => r.index === index && r.tagged).length;
+/** Routes on DEV (ours are tagged; the ones added by `ip` are not). */
+const devRoutes = async (backend: LinuxBackend): Promise<{ tagged: number; untagged: number }> => {
+  const on = (await backend.snapshot()).routes.filter((r) => r.index === index && r.destination.endsWith('/32'));
+  return { tagged: on.filter((r) => r.tagged).length, untagged: on.filter((r) => !r.tagged).length };
+};
 
 if (scenario === 'outcomes') {
   const backend = new LinuxBackend({ native });
@@ -64,15 +71,20 @@ if (scenario === 'outcomes') {
   // The kernel doubles SO_RCVBUF and keeps a floor; a few acks fit, the rest of the batch's do not.
   const backend = new LinuxBackend({ native, requestBufferSize: 4096 });
   await backend.open(() => {});
-  const adds = Array.from({ length: n }, (_, i) => route(`10.61.${i >> 8}.${i & 255}/32`));
+  const destinations = Array.from({ length: n }, (_, i) => `10.61.${i >> 8}.${i & 255}/32`);
+  // Only a failure is answered in the middle of a batch: half of them fail, to overflow.
+  const taken = destinations.filter((_, i) => i % 2 === 0);
+  const r = spawnSync('ip', ['-batch', '-'], { input: taken.map((d) => `route add ${d} dev ${dev}`).join('\n') + '\n', encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const adds = destinations.map(route);
   sends.length = 0;
   const first = await submitAll(backend, 'add', adds);
   print({ event: 'overflowed', outcomes: first, sends: [...sends] });
   // Recovered: the same socket answers the next writes, and the table tells what was applied.
-  print({ event: 'table', tunnelRoutes: await tunnelRoutes(backend) });
+  print({ event: 'table', ...(await devRoutes(backend)) });
   const more = Array.from({ length: 4 }, (_, i) => route(`10.62.0.${i + 1}/32`));
   print({ event: 'after', outcomes: await submitAll(backend, 'add', more) });
-  print({ event: 'table', tunnelRoutes: await tunnelRoutes(backend) });
+  print({ event: 'table', ...(await devRoutes(backend)) });
   backend.close();
 } else {
   throw new Error(`unknown scenario ${scenario}`);
