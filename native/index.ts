@@ -40,6 +40,11 @@ export interface NativeRouteSocket {
   getReceiveBufferSize(): number;
   /** Linux: this socket's netlink port id, which replies to our requests are addressed to. macOS: 0. */
   localPort(): number;
+  /**
+   * Linux: SO_ATTACH_FILTER with a classic BPF program (struct sock_filter entries, 8 bytes
+   * each): the kernel drops what it rejects before it is queued. macOS: EOPNOTSUPP.
+   */
+  attachFilter(program: Uint8Array): void;
 }
 
 export interface NativeRouteSocketConstructor {

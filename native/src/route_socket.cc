@@ -5,6 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <vector>
+#ifdef __linux__
+#include <linux/filter.h>
+#endif
 #include <memory>
 
 #include "errno_error.h"
@@ -31,6 +36,7 @@ Napi::Function RouteSocket::Define(Napi::Env env) {
                          InstanceMethod<&RouteSocket::SetReceiveBufferSize>("setReceiveBufferSize"),
                          InstanceMethod<&RouteSocket::GetReceiveBufferSize>("getReceiveBufferSize"),
                          InstanceMethod<&RouteSocket::LocalPort>("localPort"),
+                         InstanceMethod<&RouteSocket::AttachFilter>("attachFilter"),
                      });
 }
 
@@ -160,6 +166,31 @@ Napi::Value RouteSocket::LocalPort(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, "getsockname");
   return Napi::Number::New(env, tunroute::LocalPort(fd_));
+}
+
+// attachFilter(program): SO_ATTACH_FILTER with a classic BPF program (struct sock_filter
+// entries, 8 bytes each, built in JS). Linux only; elsewhere EOPNOTSUPP.
+void RouteSocket::AttachFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, "attachFilter(program) needs a Uint8Array");
+  }
+  RequireOpen(env, "setsockopt");
+  Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+#ifdef __linux__
+  if (bytes.ByteLength() == 0 || bytes.ByteLength() % sizeof(sock_filter) != 0 || bytes.ByteLength() / sizeof(sock_filter) > BPF_MAXINSNS) {
+    throw Napi::RangeError::New(env, "attachFilter(program) needs 1 to 4096 sock_filter entries of 8 bytes");
+  }
+  // Copied: the JS bytes need not be aligned for struct sock_filter.
+  std::vector<sock_filter> program(bytes.ByteLength() / sizeof(sock_filter));
+  std::memcpy(program.data(), bytes.Data(), bytes.ByteLength());
+  sock_fprog fprog{};
+  fprog.len = static_cast<unsigned short>(program.size());
+  fprog.filter = program.data();
+  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0) throw ErrnoError(env, errno, "setsockopt");
+#else
+  throw ErrnoError(env, EOPNOTSUPP, "setsockopt");
+#endif
 }
 
 void RouteSocket::OnReadable(uv_poll_t* handle, int status, int events) {

@@ -25,6 +25,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   void SetReceiveBufferSize(const Napi::CallbackInfo& info);
   Napi::Value GetReceiveBufferSize(const Napi::CallbackInfo& info);
   Napi::Value LocalPort(const Napi::CallbackInfo& info);
+  void AttachFilter(const Napi::CallbackInfo& info);
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
   void Drain();

@@ -103,6 +103,12 @@ export function createXnuBinding(kernel: XnuKernel, options: XnuBindingOptions):
       if (!this.socket.isOpen) throw systemError('EBADF', 'getsockname');
       return 0;
     }
+    attachFilter(program: Uint8Array): void {
+      if (!(program instanceof Uint8Array)) throw new TypeError('attachFilter(program) needs a Uint8Array');
+      if (!this.socket.isOpen) throw systemError('EBADF', 'setsockopt');
+      // route_socket.cc has no socket filters outside Linux.
+      throw systemError('EOPNOTSUPP', 'setsockopt');
+    }
   }
 
   const sessions: StoreSession[] = [];

@@ -6,6 +6,8 @@
  *
  *   node batched-writes.js outcomes DEV     adds 10.60.0.1–8/32 in one turn (10.60.0.5 is
  *                                           there already), then deletes 10.60.0.1–8 and .9
+ *   node batched-writes.js echo DEV         adds 20 routes of ours and one with `ip`: what
+ *                                           reaches the listening socket
  *   node batched-writes.js overflow DEV N   adds N routes in one turn through a request
  *                                           socket too small for the answers (every other
  *                                           route is there already: N/2 EEXIST errors),
@@ -22,7 +24,18 @@ const print = (o: Record<string, unknown>): void => void process.stdout.write(JS
 const real = loadNative();
 /** Bytes of each send() on the request socket, and how many netlink messages each held. */
 const sends: Array<{ bytes: number; messages: number }> = [];
+/** Datagrams delivered to the listening socket (the one joined to groups). */
+let heard = 0;
 const Counting = class extends (real.RouteSocket as unknown as new (...args: unknown[]) => { send(bytes: Uint8Array): number }) {
+  constructor(...args: unknown[]) {
+    const [listener, ...rest] = args as [(bytes: Buffer, datagrams: Uint32Array) => void, ...unknown[]];
+    const options = rest[2] as { groups?: number[] } | undefined;
+    const counted = (bytes: Buffer, datagrams: Uint32Array): void => {
+      heard += datagrams.length / 2;
+      listener(bytes, datagrams);
+    };
+    super(options?.groups ? counted : listener, ...rest);
+  }
   override send(bytes: Uint8Array): number {
     let messages = 0;
     for (let offset = 0; offset + 16 <= bytes.length; offset += (Buffer.from(bytes.buffer, bytes.byteOffset + offset, 4).readUInt32LE(0) + 3) & ~3) messages++;
@@ -65,6 +78,22 @@ if (scenario === 'outcomes') {
   const dels = Array.from({ length: 9 }, (_, i) => route(`10.60.0.${i + 1}/32`));
   sends.length = 0;
   print({ event: 'delete', outcomes: await submitAll(backend, 'delete', dels), sends: [...sends] });
+  backend.close();
+} else if (scenario === 'echo') {
+  const events: string[] = [];
+  const backend = new LinuxBackend({ native });
+  await backend.open((e) => {
+    if (e.kind === 'route') events.push(`${e.change} ${e.route.destination}`);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  heard = 0;
+  const outcomes = await submitAll(backend, 'add', Array.from({ length: 20 }, (_, i) => route(`10.63.0.${i + 1}/32`)));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const ours = heard;
+  const r = spawnSync('ip', ['route', 'add', '10.63.1.1/32', 'dev', dev ?? ''], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  print({ event: 'echo', outcomes, heardOurs: ours, heardAll: heard, events });
   backend.close();
 } else if (scenario === 'overflow') {
   const n = Number(arg);
