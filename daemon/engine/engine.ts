@@ -1056,8 +1056,16 @@ export class Engine {
     // A published service goes first: the system then rebuilds the physical side itself.
     if (this.publisher) removed += await this.publisher.withdraw();
     let failed = 0;
-    const mine = (r: KernelRoute): boolean => (allTagged ? r.tagged : this.owns(r));
-    for (const r of snap.routes) if (r.tagged && !mine(r)) this.reportForeign(`route|${this.backend.keyOf(r)}`, { destination: r.destination, gateway: r.gateway, index: r.index });
+    // Each route's kernel key, built once in this sweep (it was built up to four times a route).
+    const keys = new Map<KernelRoute, string>();
+    const keyOf = (r: KernelRoute): string => {
+      let key = keys.get(r);
+      if (key === undefined) keys.set(r, (key = this.backend.keyOf(r)));
+      return key;
+    };
+    // owns(), with the key built once.
+    const mine = (r: KernelRoute): boolean => (allTagged ? r.tagged : r.tagged && this.journal.ownsRoute(keyOf(r)));
+    for (const r of snap.routes) if (r.tagged && !mine(r)) this.reportForeign(`route|${keyOf(r)}`, { destination: r.destination, gateway: r.gateway, index: r.index });
     // A tagged route on a moved route's interface, to its destination, is the copy that stood
     // in for it (macOS: the scoped default; Linux: the higher-metric default). Decided before
     // anything is restored (restoring empties the list of moved routes).
@@ -1066,7 +1074,7 @@ export class Engine {
     // Endpoint and exclude routes: unscoped, through a next-hop address, and not at a key a
     // moved route needs back (a REJECT ::/0 via ::1 holds the moved IPv6 default's key).
     const movedKeys = new Set(moved.map((m) => this.backend.keyOf(m)));
-    const isBypass = (r: KernelRoute): boolean => r.gateway !== null && 'address' in r.gateway && !copies.has(r) && r.scope === null && !movedKeys.has(this.backend.keyOf(r));
+    const isBypass = (r: KernelRoute): boolean => r.gateway !== null && 'address' in r.gateway && !copies.has(r) && r.scope === null && !movedKeys.has(keyOf(r));
     const ours = snap.routes.filter(mine);
     // The table as this sweep leaves it, for the restores: what it removed goes, what it restored comes.
     const live = new Set(snap.routes);
@@ -1083,7 +1091,7 @@ export class Engine {
           }
           removed++;
           live.delete(route);
-          gone.push(this.backend.keyOf(route));
+          gone.push(keyOf(route));
         });
       }
       try {
@@ -1094,7 +1102,7 @@ export class Engine {
       // ESRCH (already gone) or an error: only a fresh look tells whether it is still there.
       if (failures.length > 0) {
         const now = await this.backend.snapshot();
-        for (const route of failures) if (!now.routes.some((k) => k.tagged && this.backend.sameKey(k, route))) this.journal.disown({ routes: [this.backend.keyOf(route)] });
+        for (const route of failures) if (!now.routes.some((k) => k.tagged && this.backend.sameKey(k, route))) this.journal.disown({ routes: [keyOf(route)] });
       }
     };
     for (const rule of snap.rules.filter((r) => r.tagged)) {
@@ -1120,7 +1128,7 @@ export class Engine {
     await remove(ours.filter(isBypass));
     // Keys still listed whose routes and rules are no longer in the table (the tunnel's routes
     // vanished with its interface) own nothing any more.
-    const taggedKeys = new Set(snap.routes.filter((r) => r.tagged).map((r) => this.backend.keyOf(r)));
+    const taggedKeys = new Set(snap.routes.filter((r) => r.tagged).map(keyOf));
     for (const key of [...this.journal.ownedRouteKeys]) if (!taggedKeys.has(key)) this.journal.disown({ routes: [key] });
     const taggedRules = new Set(snap.rules.filter((r) => r.tagged).map(ruleKey));
     for (const key of [...this.journal.ownedRuleKeys]) if (!taggedRules.has(key)) this.journal.disown({ rules: [key] });
