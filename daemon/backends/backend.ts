@@ -93,6 +93,11 @@ export interface Backend {
    * through the promises.
    */
   submitRoute?(kind: 'add' | 'delete', route: Route | KernelRoute, done: (error: Error | null) => void): void;
+  /**
+   * Optional: the routes the engine expects to add soon (a plan made while the tunnel is
+   * down). The backend may prepare their requests now; nothing is written.
+   */
+  prepare?(routes: readonly Route[]): void;
   addRule(rule: Rule): Promise<void>;
   deleteRule(rule: Rule): Promise<void>;
   /** The kernel key: the fields that make two routes the same kernel entry, as a string (indexes the engine's table view). */

@@ -91,6 +91,8 @@ export class LinuxBackend implements Backend {
   private flushing: NodeJS.Immediate | null = null;
   private readonly batchBuffer = new Uint8Array(BATCH_BYTES);
   private readonly batchView = new DataView(this.batchBuffer.buffer);
+  /** Add requests encoded ahead (`prepare`), each used once. */
+  private readonly prepared = new WeakMap<Route, Uint8Array>();
   /** Per batch sent, by the seq of its last request (the one that asks for the ack): the seqs before it. */
   private readonly batches = new Map<number, number[]>();
   private snapshots: Promise<void> = Promise.resolve();
@@ -475,11 +477,35 @@ export class LinuxBackend implements Backend {
   }
 
   async addRoute(route: Route): Promise<void> {
-    await this.request((seq) => encodeAdd(route, seq));
+    await this.request((seq) => this.addRequest(route, seq));
   }
 
   submitRoute(kind: 'add' | 'delete', route: Route | KernelRoute, done: (error: Error | null) => void): void {
-    this.enqueue(kind === 'add' ? (seq) => encodeAdd(route as Route, seq) : (seq) => encodeDelete(route, seq), done);
+    this.enqueue(kind === 'add' ? (seq) => this.addRequest(route as Route, seq) : (seq) => encodeDelete(route, seq), done);
+  }
+
+  /**
+   * Encodes the add requests of routes the engine is about to add (a plan made while the
+   * tunnel is down), so the writes at up time only copy them. Each is used once, by the
+   * next add of that same route object (plan routes are never changed), then dropped.
+   */
+  prepare(routes: readonly Route[]): void {
+    for (const route of routes) {
+      try {
+        this.prepared.set(route, encodeAdd(route, 0));
+      } catch {
+        // Not encodable: the add itself reports why.
+      }
+    }
+  }
+
+  /** The add request for `route` with this seq: prepared ahead, or encoded now. */
+  private addRequest(route: Route, seq: number): Uint8Array {
+    const bytes = this.prepared.get(route);
+    if (bytes === undefined) return encodeAdd(route, seq);
+    this.prepared.delete(route);
+    new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(HDR.fields.nlmsg_seq.offset, seq, HOST_LITTLE_ENDIAN);
+    return bytes;
   }
 
   async restoreRoute(route: Route, options: RestoreOptions = {}): Promise<void> {

@@ -16,26 +16,28 @@ interface Observation {
   untagged?: number;
 }
 
-test('writes of one turn go out in one datagram, each with its own outcome (EEXIST and ESRCH among them)', async (t) => {
-  if (skipUnlessLinuxRoot(t)) return;
-  await withNetns('batch', (ns) => {
-    ns.addVeth('veth0', 'veth1', '10.59.0.1/24');
-    // Someone else's route at one of the keys: that add alone is refused.
-    ns.ip('route', 'add', '10.60.0.5/32', 'dev', 'veth0');
-    const r = ns.exec('node', [probePath('batched-writes'), 'outcomes', 'veth0']);
-    assert.equal(r.status, 0, r.stderr);
-    const seen = jsonLines<Observation>(r.stdout);
-    const add = seen.find((o) => o.event === 'add');
-    const del = seen.find((o) => o.event === 'delete');
-    assert.ok(add && del, r.stdout);
-    assert.deepEqual(add.outcomes, [['ok'], ['ok'], ['ok'], ['ok'], ['EEXIST'], ['ok'], ['ok'], ['ok']]);
-    assert.deepEqual(add.sends, [{ bytes: add.sends![0]!.bytes, messages: 8 }], 'the eight adds went out as one datagram');
-    // The deletes: the foreign route's delete matches it too (same key and device), the ninth is absent.
-    assert.deepEqual(del.outcomes, [['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ESRCH']]);
-    assert.equal(del.sends?.length, 1, JSON.stringify(del.sends));
-    assert.equal(ns.ip('route', 'show', '10.60.0.0/24', 'root', '10.60.0.0/24').trim(), '');
+for (const scenario of ['outcomes', 'prepared']) {
+  test(`writes of one turn go out in one datagram, each with its own outcome (EEXIST and ESRCH among them)${scenario === 'prepared' ? ', the adds encoded ahead' : ''}`, async (t) => {
+    if (skipUnlessLinuxRoot(t)) return;
+    await withNetns('batch', (ns) => {
+      ns.addVeth('veth0', 'veth1', '10.59.0.1/24');
+      // Someone else's route at one of the keys: that add alone is refused.
+      ns.ip('route', 'add', '10.60.0.5/32', 'dev', 'veth0');
+      const r = ns.exec('node', [probePath('batched-writes'), scenario, 'veth0']);
+      assert.equal(r.status, 0, r.stderr);
+      const seen = jsonLines<Observation>(r.stdout);
+      const add = seen.find((o) => o.event === 'add');
+      const del = seen.find((o) => o.event === 'delete');
+      assert.ok(add && del, r.stdout);
+      assert.deepEqual(add.outcomes, [['ok'], ['ok'], ['ok'], ['ok'], ['EEXIST'], ['ok'], ['ok'], ['ok']]);
+      assert.deepEqual(add.sends, [{ bytes: add.sends![0]!.bytes, messages: 8 }], 'the eight adds went out as one datagram');
+      // The deletes: the foreign route's delete matches it too (same key and device), the ninth is absent.
+      assert.deepEqual(del.outcomes, [['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ok'], ['ESRCH']]);
+      assert.equal(del.sends?.length, 1, JSON.stringify(del.sends));
+      assert.equal(ns.ip('route', 'show', '10.60.0.0/24', 'root', '10.60.0.0/24').trim(), '');
+    });
   });
-});
+}
 
 test('a request-socket overflow in the middle of a batch: every write gets exactly one outcome, lost answers are ENOBUFS, and the socket goes on', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;

@@ -6,6 +6,7 @@
  *
  *   node batched-writes.js outcomes DEV     adds 10.60.0.1–8/32 in one turn (10.60.0.5 is
  *                                           there already), then deletes 10.60.0.1–8 and .9
+ *   node batched-writes.js prepared DEV     the adds of `outcomes`, encoded ahead (prepare)
  *   node batched-writes.js echo DEV         adds 20 routes of ours and one with `ip`: what
  *                                           reaches the listening socket
  *   node batched-writes.js overflow DEV N   adds N routes in one turn through a request
@@ -69,10 +70,12 @@ const devRoutes = async (backend: LinuxBackend): Promise<{ tagged: number; untag
   return { tagged: on.filter((r) => r.tagged).length, untagged: on.filter((r) => !r.tagged).length };
 };
 
-if (scenario === 'outcomes') {
+if (scenario === 'outcomes' || scenario === 'prepared') {
   const backend = new LinuxBackend({ native });
   await backend.open(() => {});
   const adds = Array.from({ length: 8 }, (_, i) => route(`10.60.0.${i + 1}/32`));
+  // Encoded ahead with seq 0; each add takes its own seq when it is sent.
+  if (scenario === 'prepared') backend.prepare(adds);
   sends.length = 0;
   print({ event: 'add', outcomes: await submitAll(backend, 'add', adds), sends: [...sends] });
   const dels = Array.from({ length: 9 }, (_, i) => route(`10.60.0.${i + 1}/32`));
