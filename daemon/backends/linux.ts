@@ -133,8 +133,9 @@ export class LinuxBackend implements Backend {
     // an install of 50,000 routes is 50,000 notifications that would be queued, woken for,
     // read (two syscalls each) and skipped, and that overflowed its buffer. The JS check in
     // onNotifications stays for the rest.
+    // Port 0 is the kernel's own (link and address events): never filter on it.
     try {
-      this.events.attachFilter(ownEchoFilter(this.port));
+      if (this.port > 0) this.events.attachFilter(ownEchoFilter(this.port));
     } catch {
       // Without it the echoes are read and skipped here: slower, the same result.
     }
