@@ -24,6 +24,9 @@ constexpr int kMaxMessagesPerWake = 32;
 // In batch mode a wake-up costs one JS call whatever it holds, so it reads more: the acks
 // of a whole write window (128) in one call.
 constexpr int kMaxDatagramsPerBatch = 256;
+// ...and at most this many bytes (a dump's datagrams are up to 32 KiB each): the rest is read
+// at the next wake-up, and the batch buffer stays small.
+constexpr size_t kMaxBatchBytes = 256 << 10;
 }  // namespace
 
 Napi::Function RouteSocket::Define(Napi::Env env) {
@@ -257,7 +260,7 @@ void RouteSocket::DrainBatch() {
     batch_bounds_.clear();
     return Deliver(on_message_, {bytes, bounds});
   };
-  for (int i = 0; i < kMaxDatagramsPerBatch && fd_ >= 0; i++) {
+  for (int i = 0; i < kMaxDatagramsPerBatch && batch_bytes_.size() < kMaxBatchBytes && fd_ >= 0; i++) {
     uint32_t sender = 0;
     const char* syscall = "recv";
     ssize_t n = ReceiveMessage(fd_, buffer_, &sender, &syscall);
