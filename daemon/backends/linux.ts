@@ -374,7 +374,7 @@ export class LinuxBackend implements Backend {
     let offset = start;
     while (offset + NLMSG_HDRLEN <= end) {
       const length = bytes.u32(offset);
-      if (length < NLMSG_HDRLEN || offset + length > end || bytes.u32(offset + 12) !== this.port) return false;
+      if (length < NLMSG_HDRLEN || offset + length > end || bytes.u32(offset + HDR.fields.nlmsg_pid.offset) !== this.port) return false;
       offset += (length + 3) & ~3;
     }
     return offset >= end;
