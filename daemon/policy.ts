@@ -69,7 +69,9 @@ export function createPolicy(profile: Profile, os: Platform, log: Logger, peers?
       return v4 && (profile.ipv6 !== 'tunnel' || v6);
     },
     ...(marks ? { ready: markDevice } : {}),
-    gather: peers
+    // Only a profile that uses peers or host names has facts to gather (none: the plan needs
+    // nothing from the tunnel at up time, so the engine can plan while it waits for it).
+    gather: peers?.gathers
       ? async (tunnel) => {
           await peers.prepare(tunnel.name);
           return { peers: peers.facts() };

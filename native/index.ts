@@ -12,11 +12,25 @@ export interface RouteSocketOptions {
   groups?: number[];
   /** SO_RCVBUF in bytes (Linux as root: SO_RCVBUFFORCE, not capped by rmem_max). */
   receiveBufferSize?: number;
+  /** Deliver the datagrams of one wake-up in one call (see BatchListener). */
+  batch?: boolean;
 }
+
+/**
+ * Batch mode: the datagrams read in one readable wake-up reach JS in one call, back to back
+ * in `bytes`; `datagrams` holds [end offset, sender port] for each, in the order read.
+ * One callback per wake-up rather than per datagram (a pipelined batch's acks are one
+ * datagram each). An overflow is reported after the datagrams read before it.
+ */
+export type BatchListener = (bytes: Buffer, datagrams: Uint32Array) => void;
 
 /** The OS routing socket (PF_ROUTE on macOS, NETLINK_ROUTE on Linux), shaped like dgram.Socket. */
 export interface NativeRouteSocket {
-  /** Writes one message. Synchronous and non-blocking; throws a SystemError (on macOS the kernel's verdict, e.g. EEXIST). */
+  /**
+   * Writes one datagram. Synchronous and non-blocking; throws a SystemError (on macOS the
+   * kernel's verdict, e.g. EEXIST). macOS: one message per write. Linux: the datagram may
+   * hold several netlink messages back to back; the kernel runs and answers each.
+   */
   send(bytes: Uint8Array): number;
   /** Idempotent. No callback runs after it returns. */
   close(): void;
@@ -32,9 +46,15 @@ export interface NativeRouteSocket {
    * Optional: the XNU model's socket (test/xnu) has no use for it, macOS never reports one.
    */
   discardQueued?(): number;
+  /**
+   * Linux: SO_ATTACH_FILTER with a classic BPF program (struct sock_filter entries, 8 bytes
+   * each): the kernel drops what it rejects before it is queued. macOS: EOPNOTSUPP.
+   */
+  attachFilter(program: Uint8Array): void;
 }
 
 export interface NativeRouteSocketConstructor {
+  new (onMessages: BatchListener, onOverflow: () => void, onError: (error: SystemError) => void, options: RouteSocketOptions & { batch: true }): NativeRouteSocket;
   new (
     onMessage: (bytes: Buffer, senderPort: number) => void,
     onOverflow: () => void,

@@ -340,9 +340,11 @@ async function benchInstallRemove(n: number): Promise<void> {
   const up = median(daemonUp);
   const down = median(daemonDown);
   row({ group: `install ${n}`, figure: 'tunroute run: tun up → all installed', value: up, unit: 'ms', samples: daemonUp, peer: 'ip -batch add', peerValue: median(batchAdd), ratio: up / median(batchAdd), target: n >= 50_000 ? 'no failure' : n >= 10_000 ? '≤ 1.5× ip -batch' : undefined, met: n >= 50_000 ? failures.length === 0 : n >= 10_000 ? up / median(batchAdd) <= 1.5 : undefined });
-  row({ group: `install ${n}`, figure: 'vs ip route add loop', value: up, unit: 'ms', samples: daemonUp, peer: `ip route add loop${loopNote}`, peerValue: loopAdd, ratio: loopAdd / up, target: '≥ 100× faster', met: loopAdd / up >= 100 });
+  // The issue states the loop goal for 10,000 and 50,000 routes; at 1,000 the row is informational.
+  const loopTarget = n >= 10_000 ? '≥ 100× faster' : undefined;
+  row({ group: `install ${n}`, figure: 'vs ip route add loop', value: up, unit: 'ms', samples: daemonUp, peer: `ip route add loop${loopNote}`, peerValue: loopAdd, ratio: loopAdd / up, target: loopTarget, met: loopTarget ? loopAdd / up >= 100 : undefined });
   row({ group: `remove ${n}`, figure: 'SIGTERM → all gone, exit 0', value: down, unit: 'ms', samples: daemonDown, peer: 'ip -batch del', peerValue: median(batchDel), ratio: down / median(batchDel), target: n >= 50_000 ? 'no failure' : n >= 10_000 ? '≤ 1.5× ip -batch' : undefined, met: n >= 50_000 ? failures.length === 0 : n >= 10_000 ? down / median(batchDel) <= 1.5 : undefined });
-  row({ group: `remove ${n}`, figure: 'vs ip route del loop', value: down, unit: 'ms', samples: daemonDown, peer: `ip route del loop${loopNote}`, peerValue: loopDel, ratio: loopDel / down, target: '≥ 100× faster', met: loopDel / down >= 100 });
+  row({ group: `remove ${n}`, figure: 'vs ip route del loop', value: down, unit: 'ms', samples: daemonDown, peer: `ip route del loop${loopNote}`, peerValue: loopDel, ratio: loopDel / down, target: loopTarget, met: loopTarget ? loopDel / down >= 100 : undefined });
   for (const f of failures) process.stderr.write(`  FAILURE install/remove ${n}: ${f}\n`);
   if (failures.length) rows[rows.length - 1]!.met = false;
 }

@@ -86,6 +86,18 @@ export interface Backend {
   restoreRoute(route: Route, options?: RestoreOptions): Promise<void>;
   /** Deletes exactly this route (key, mask, scope / table, metric). Rejects with ESRCH when absent. */
   deleteRoute(route: Route | KernelRoute): Promise<void>;
+  /**
+   * Optional, the pipelined form of addRoute / deleteRoute: the write is sent (with the others
+   * of this turn) and `done` receives its outcome when the kernel answers: null, or what the
+   * promise would reject with. No promise per write. Engines drive backends without it
+   * through the promises.
+   */
+  submitRoute?(kind: 'add' | 'delete', route: Route | KernelRoute, done: (error: Error | null) => void): void;
+  /**
+   * Optional: the routes the engine expects to add soon (a plan made while the tunnel is
+   * down). The backend may prepare their requests now; nothing is written.
+   */
+  prepare?(routes: readonly Route[]): void;
   addRule(rule: Rule): Promise<void>;
   deleteRule(rule: Rule): Promise<void>;
   /** The kernel key: the fields that make two routes the same kernel entry, as a string (indexes the engine's table view). */

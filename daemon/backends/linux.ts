@@ -13,9 +13,10 @@ import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, Ke
 import type { Family, Route, RouteType, Rule } from '../model/route.js';
 import { effectiveMetric, routeType, sameGateway } from '../model/route.js';
 import { systemError } from '../errors.js';
+import { ByteReader, HOST_LITTLE_ENDIAN } from '../codec/bytes.js';
 import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
 import type { AddressMessage, DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleMessage, RuleSpec } from '../codec/linux/index.js';
-import { FIB_RULE, IFF, NLM_F, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
+import { FIB_RULE, IFF, LAYOUT, NLM_F, NLMSG, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
 import { encodeRecordedDelete, encodeRecordedRoute, routeRecordOf } from '../codec/linux/record.js';
 
 const MAIN = RT_TABLE.RT_TABLE_MAIN.value;
@@ -23,6 +24,23 @@ const LOCAL = RT_TABLE.RT_TABLE_LOCAL.value;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const REQUEST_TIMEOUT_MS = 5000;
+/**
+ * Requests queued in one turn of the event loop go out together, as one datagram: the
+ * kernel's netlink_rcv_skb runs every message in it, in order, and answers a message that
+ * fails with its own error whether or not it asked for an ack (an error on one does not
+ * stop the rest). So only the last message of a batch asks for an ack: its answer (ack or
+ * error) comes after every error of the messages before it, and those without an error
+ * succeeded. Each request keeps its seq and its own outcome; a batch costs one ack, not
+ * one per route. A batch stays well under the socket's send buffer (212,992 bytes by
+ * default); a larger request goes alone.
+ */
+const BATCH_BYTES = 64 << 10;
+const HDR = LAYOUT.nlmsghdr;
+const NLMSG_HDRLEN = HDR.size;
+/** A plain ack: nlmsghdr, then nlmsgerr.error 0 (and the request's header or all of it, echoed). */
+const ACK_ERROR_AT = HDR.size + LAYOUT.nlmsgerr.fields.error.offset;
+const NLMSG_ERROR = NLMSG.NLMSG_ERROR.value;
+const NLM_F_ACK = NLM_F.NLM_F_ACK.value;
 /** What a request answered by its ack alone resolves with (shared: nobody adds to it). */
 const NO_MESSAGES: LinuxMessage[] = Object.freeze([]) as unknown as LinuxMessage[];
 
@@ -37,9 +55,11 @@ export const LISTEN_GROUPS = [
   RTNLGRP.RTNLGRP_IPV6_RULE.value,
 ];
 
+/** How a request ends: an error (the kernel's refusal, a timeout, a lost ack), or its reply messages. */
+type Reply = (error: Error | null, messages: LinuxMessage[]) => void;
+
 interface Pending {
-  resolve: (messages: LinuxMessage[]) => void;
-  reject: (error: Error) => void;
+  done: Reply;
   /** When the request times out (performance.now()). */
   deadline: number;
   /** A dump's messages so far; null until the first (a write's only reply is its ack). */
@@ -48,18 +68,33 @@ interface Pending {
 
 export interface LinuxBackendOptions {
   native: NativeBinding;
+  /** The listening socket's SO_RCVBUF (default 4 MiB). */
   receiveBufferSize?: number;
+  /** The request socket's SO_RCVBUF (default 4 MiB: room for the acks of the write window). */
+  requestBufferSize?: number;
 }
 
 export class LinuxBackend implements Backend {
   readonly os = 'linux' as const;
   private readonly native: NativeBinding;
   private readonly receiveBufferSize: number;
+  private readonly requestBufferSize: number;
   private requests: NativeRouteSocket | null = null;
   private events: NativeRouteSocket | null = null;
   private port = -1;
   private seq = Math.floor(Math.random() * 0x7fff0000) + 1;
   private readonly pending = new Map<number, Pending>();
+  /** Requests encoded but not yet sent, in order, and their sequence numbers. */
+  private outbox: Uint8Array[] = [];
+  private outboxSeqs: number[] = [];
+  private outboxBytes = 0;
+  private flushing: NodeJS.Immediate | null = null;
+  private readonly batchBuffer = new Uint8Array(BATCH_BYTES);
+  private readonly batchView = new DataView(this.batchBuffer.buffer);
+  /** Add requests encoded ahead (`prepare`), each used once. */
+  private readonly prepared = new WeakMap<Route, Uint8Array>();
+  /** Per batch sent, by the seq of its last request (the one that asks for the ack): the seqs before it. */
+  private readonly batches = new Map<number, number[]>();
   private snapshots: Promise<void> = Promise.resolve();
   private timeout: NodeJS.Timeout | null = null;
   private malformed = 0;
@@ -70,21 +105,23 @@ export class LinuxBackend implements Backend {
   constructor(options: LinuxBackendOptions) {
     this.native = options.native;
     this.receiveBufferSize = options.receiveBufferSize ?? 4 << 20;
+    this.requestBufferSize = options.requestBufferSize ?? 4 << 20;
   }
 
   async open(onEvent: (event: KernelEvent) => void): Promise<void> {
     this.requests = new this.native.RouteSocket(
-      (bytes, sender) => this.onReply(bytes, sender),
-      // Acks were dropped: the kernel applied (or refused) those requests, but which is lost.
-      // ENOBUFS tells the caller to re-check the table rather than to count a failure.
-      () => this.failAll(systemError(105, 'ENOBUFS', 'netlink', 'the request socket overflowed: the outcome of this request is unknown')),
+      (bytes, datagrams) => this.onReplies(bytes, datagrams),
+      // Acks were dropped: the kernel applied (or refused) the requests it was sent, but which
+      // is lost. ENOBUFS tells the caller to re-check the table rather than to count a failure.
+      // Requests not sent yet are not affected: they go out as usual.
+      () => this.failSent(systemError(105, 'ENOBUFS', 'netlink', 'the request socket overflowed: the outcome of this request is unknown')),
       (error) => this.failAll(error),
       // Room for the acks of a large pipelined batch (each ack costs ~1 KiB of buffer).
-      { receiveBufferSize: 4 << 20 },
+      { receiveBufferSize: this.requestBufferSize, batch: true },
     );
     this.port = this.requests.localPort();
     this.events = new this.native.RouteSocket(
-      (bytes, sender) => this.onNotification(bytes, sender, onEvent),
+      (bytes, datagrams) => this.onNotifications(bytes, datagrams, onEvent),
       () => {
         this.overflows++;
         // What is still queued is older than the loss, and the resync this starts reads a
@@ -93,8 +130,18 @@ export class LinuxBackend implements Backend {
         onEvent({ kind: 'overflow' });
       },
       (error) => onEvent({ kind: 'malformed', error: error.message }),
-      { groups: LISTEN_GROUPS, receiveBufferSize: this.receiveBufferSize },
+      { groups: LISTEN_GROUPS, receiveBufferSize: this.receiveBufferSize, batch: true },
     );
+    // The kernel drops the echoes of our own writes before they reach the listening socket:
+    // an install of 50,000 routes is 50,000 notifications that would be queued, woken for,
+    // read (two syscalls each) and skipped, and that overflowed its buffer. The JS check in
+    // onNotifications stays for the rest.
+    // Port 0 is the kernel's own (link and address events): never filter on it.
+    try {
+      if (this.port > 0) this.events.attachFilter(ownEchoFilter(this.port));
+    } catch {
+      // Without it the echoes are read and skipped here: slower, the same result.
+    }
   }
 
   // ---- requests ----------------------------------------------------------------------
@@ -104,20 +151,86 @@ export class LinuxBackend implements Backend {
     return this.seq;
   }
 
-  private request(encode: (seq: number) => Uint8Array): Promise<LinuxMessage[]> {
-    const socket = this.requests;
-    if (!socket) return Promise.reject(new Error('the netlink socket is not open'));
+  /**
+   * Queues a request; it is sent with the others queued in this turn (`flush`). A dump goes
+   * alone and at once, after what is queued: the kernel answers a dump request in parts as
+   * we read, and a second dump on the socket meanwhile would be refused (EBUSY).
+   */
+  private request(encode: (seq: number) => Uint8Array, dump = false): Promise<LinuxMessage[]> {
+    return new Promise<LinuxMessage[]>((resolve, reject) => this.enqueue(encode, (error, messages) => (error ? reject(error) : resolve(messages)), dump));
+  }
+
+  /** `request` without a promise: `done` receives the outcome when the kernel answers. */
+  private enqueue(encode: (seq: number) => Uint8Array, done: Reply, dump = false): void {
+    if (!this.requests) {
+      done(new Error('the netlink socket is not open'), NO_MESSAGES);
+      return;
+    }
     const seq = this.nextSeq();
-    return new Promise<LinuxMessage[]>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: null });
-      this.armTimeout();
-      try {
-        socket.send(encode(seq));
-      } catch (e) {
-        this.pending.delete(seq);
-        reject(e as Error);
+    this.pending.set(seq, { done, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: null });
+    this.armTimeout();
+    const bytes = encode(seq);
+    if (dump) {
+      this.flush();
+      this.sendNow(bytes, [seq]);
+      return;
+    }
+    if (this.outboxBytes + bytes.length > BATCH_BYTES) this.flush();
+    this.outbox.push(bytes);
+    this.outboxSeqs.push(seq);
+    this.outboxBytes += bytes.length;
+    // After the current turn's callbacks and promise jobs: a pipelined run queues a window's
+    // worth first. setImmediate runs right after this turn's I/O, so a lone repair waits
+    // microseconds, not a timer tick.
+    this.flushing ??= setImmediate(() => this.flush());
+  }
+
+  /** Sends the queued requests as one datagram (one request alone as itself). */
+  private flush(): void {
+    if (this.flushing !== null) clearImmediate(this.flushing);
+    this.flushing = null;
+    const parts = this.outbox;
+    const seqs = this.outboxSeqs;
+    if (parts.length === 0) return;
+    this.outbox = [];
+    this.outboxSeqs = [];
+    let bytes = parts[0] as Uint8Array;
+    if (parts.length > 1) {
+      const buffer = this.batchBuffer;
+      let offset = 0;
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i] as Uint8Array;
+        buffer.set(part, offset);
+        // All but the last: no ack on success (an error is still answered).
+        if (i < parts.length - 1) {
+          const at = offset + HDR.fields.nlmsg_flags.offset;
+          this.batchView.setUint16(at, this.batchView.getUint16(at, HOST_LITTLE_ENDIAN) & ~NLM_F_ACK, HOST_LITTLE_ENDIAN);
+        }
+        offset += part.length;
       }
-    });
+      bytes = buffer.subarray(0, offset);
+      this.batches.set(seqs[seqs.length - 1] as number, seqs.slice(0, -1));
+    }
+    this.outboxBytes = 0;
+    this.sendNow(bytes, seqs);
+  }
+
+  /**
+   * One datagram to the kernel. A failed send reached no handler (netlink_sendmsg fails
+   * before the kernel runs any message in it), so each of its requests fails with that error.
+   */
+  private sendNow(bytes: Uint8Array, seqs: number[]): void {
+    try {
+      if (!this.requests) throw new Error('the netlink socket is not open');
+      this.requests.send(bytes);
+    } catch (e) {
+      this.batches.delete(seqs[seqs.length - 1] as number);
+      for (const seq of seqs) {
+        const p = this.pending.get(seq);
+        this.pending.delete(seq);
+        p?.done(e as Error, NO_MESSAGES);
+      }
+    }
   }
 
   /**
@@ -134,55 +247,143 @@ export class LinuxBackend implements Backend {
       for (const [seq, p] of this.pending) {
         if (p.deadline > now) break;
         this.pending.delete(seq);
-        p.reject(systemError(110, 'ETIMEDOUT', 'netlink', `no reply to request ${seq} within ${REQUEST_TIMEOUT_MS} ms`));
+        this.batches.delete(seq);
+        p.done(systemError(110, 'ETIMEDOUT', 'netlink', `no reply to request ${seq} within ${REQUEST_TIMEOUT_MS} ms`), NO_MESSAGES);
       }
       this.armTimeout();
     }, Math.max(1, first.value.deadline - performance.now()));
   }
 
-  private onReply(bytes: Uint8Array, sender: number): void {
-    if (sender !== 0) return; // only the kernel answers requests
+  /**
+   * The datagrams of one wake-up: [end offset, sender port] each in `datagrams`. A datagram
+   * that is one plain ack (what a batch of writes mostly gets back) is read in place: its
+   * seq ends its request. Anything else goes through the decoder.
+   */
+  private onReplies(bytes: Uint8Array, datagrams: Uint32Array): void {
+    const reader = new ByteReader(bytes);
+    let start = 0;
+    for (let i = 0; i < datagrams.length; i += 2) {
+      const end = datagrams[i] as number;
+      // Only the kernel (port 0) answers requests.
+      if (datagrams[i + 1] === 0 && !this.plainAck(reader, start, end)) this.onReply(bytes.subarray(start, end));
+      start = end;
+    }
+    this.idleTimeout();
+  }
+
+  private plainAck(bytes: ByteReader, start: number, end: number): boolean {
+    if (end - start < ACK_ERROR_AT + 4) return false;
+    const length = bytes.u32(start + HDR.fields.nlmsg_len.offset);
+    if (length !== end - start || bytes.u16(start + HDR.fields.nlmsg_type.offset) !== NLMSG_ERROR || bytes.u32(start + ACK_ERROR_AT) !== 0) return false;
+    const seq = bytes.u32(start + HDR.fields.nlmsg_seq.offset);
+    const p = this.pending.get(seq);
+    if (p) {
+      this.endBatch(seq);
+      this.pending.delete(seq);
+      p.done(null, p.collected ?? NO_MESSAGES);
+    }
+    return true;
+  }
+
+  /**
+   * The kernel answered the last request of a batch: every request before it that got no
+   * error succeeded (their errors came first). They end in sending order, before it.
+   */
+  private endBatch(last: number): void {
+    const batch = this.batches.get(last);
+    if (batch === undefined) return;
+    this.batches.delete(last);
+    for (const seq of batch) {
+      const p = this.pending.get(seq);
+      if (p === undefined) continue;
+      this.pending.delete(seq);
+      p.done(null, NO_MESSAGES);
+    }
+  }
+
+  private onReply(bytes: Uint8Array): void {
     const result = linuxCodec.walk(bytes);
     this.malformed += result.errors.length;
     for (const { offset, message } of result.messages) {
       const p = this.pending.get(message.header.seq);
       if (!p) continue;
       if (message.kind === 'error' || message.kind === 'done') {
+        this.endBatch(message.header.seq);
         this.pending.delete(message.header.seq);
         if (message.kind === 'error' && message.errno !== 0) {
-          p.reject(systemError(message.errno, message.code ?? `errno ${message.errno}`, 'netlink', message.extMessage ?? message.requestTypeName));
+          p.done(systemError(message.errno, message.code ?? `errno ${message.errno}`, 'netlink', message.extMessage ?? message.requestTypeName), NO_MESSAGES);
         } else {
-          p.resolve(p.collected ?? NO_MESSAGES);
+          p.done(null, p.collected ?? NO_MESSAGES);
         }
       } else {
         if (message.kind === 'route') this.raw.set(message, bytes.subarray(offset, offset + message.header.length));
         (p.collected ??= []).push(message);
       }
     }
-    // Nothing in flight: no timer keeps the process awake.
+  }
+
+  /** Nothing in flight: no timer keeps the process awake. */
+  private idleTimeout(): void {
     if (this.pending.size === 0 && this.timeout !== null) {
       clearTimeout(this.timeout);
       this.timeout = null;
     }
   }
 
+  /** Every request in flight or queued fails with `error` (the socket failed or closed). */
   private failAll(error: Error): void {
+    if (this.flushing !== null) clearImmediate(this.flushing);
+    this.flushing = null;
+    this.outbox = [];
+    this.outboxSeqs = [];
+    this.outboxBytes = 0;
+    this.failSent(error);
+  }
+
+  /** The requests the kernel was sent fail with `error`; those still queued are sent as usual. */
+  private failSent(error: Error): void {
+    this.batches.clear();
+    const queued = new Set(this.outboxSeqs);
     for (const [seq, p] of this.pending) {
+      if (queued.has(seq)) continue;
       this.pending.delete(seq);
-      p.reject(error);
+      p.done(error, NO_MESSAGES);
     }
-    if (this.timeout !== null) clearTimeout(this.timeout);
-    this.timeout = null;
+    this.idleTimeout();
   }
 
   private dump(object: DumpObject): Promise<LinuxMessage[]> {
-    return this.request((seq) => encodeDump(object, 'unspec', seq, REQUEST_FLAGS.dump));
+    return this.request((seq) => encodeDump(object, 'unspec', seq, REQUEST_FLAGS.dump), true);
   }
 
   // ---- notifications -----------------------------------------------------------------
 
-  private onNotification(bytes: Uint8Array, sender: number, onEvent: (event: KernelEvent) => void): void {
-    if (sender !== 0) return;
+  private onNotifications(bytes: Uint8Array, datagrams: Uint32Array, onEvent: (event: KernelEvent) => void): void {
+    const reader = new ByteReader(bytes);
+    let start = 0;
+    for (let i = 0; i < datagrams.length; i += 2) {
+      const end = datagrams[i] as number;
+      if (datagrams[i + 1] === 0 && !this.causedByUs(reader, start, end)) this.onNotification(bytes.subarray(start, end), onEvent);
+      start = end;
+    }
+  }
+
+  /**
+   * Whether every message in the datagram carries our request socket's port (nlmsg_pid, at
+   * offset 12 of each nlmsghdr): the echo of our own writes, skipped without decoding (a
+   * 50,000-route install is 50,000 of them). Anything malformed goes to the decoder.
+   */
+  private causedByUs(bytes: ByteReader, start: number, end: number): boolean {
+    let offset = start;
+    while (offset + NLMSG_HDRLEN <= end) {
+      const length = bytes.u32(offset);
+      if (length < NLMSG_HDRLEN || offset + length > end || bytes.u32(offset + HDR.fields.nlmsg_pid.offset) !== this.port) return false;
+      offset += (length + 3) & ~3;
+    }
+    return offset >= end;
+  }
+
+  private onNotification(bytes: Uint8Array, onEvent: (event: KernelEvent) => void): void {
     const result = linuxCodec.walk(bytes);
     for (const error of result.errors) {
       this.malformed++;
@@ -280,7 +481,35 @@ export class LinuxBackend implements Backend {
   }
 
   async addRoute(route: Route): Promise<void> {
-    await this.request((seq) => encodeNewRoute({ ...routeSpec(route), protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.create));
+    await this.request((seq) => this.addRequest(route, seq));
+  }
+
+  submitRoute(kind: 'add' | 'delete', route: Route | KernelRoute, done: (error: Error | null) => void): void {
+    this.enqueue(kind === 'add' ? (seq) => this.addRequest(route as Route, seq) : (seq) => encodeDelete(route, seq), done);
+  }
+
+  /**
+   * Encodes the add requests of routes the engine is about to add (a plan made while the
+   * tunnel is down), so the writes at up time only copy them. Each is used once, by the
+   * next add of that same route object (plan routes are never changed), then dropped.
+   */
+  prepare(routes: readonly Route[]): void {
+    for (const route of routes) {
+      try {
+        this.prepared.set(route, encodeAdd(route, 0));
+      } catch {
+        // Not encodable: the add itself reports why.
+      }
+    }
+  }
+
+  /** The add request for `route` with this seq: prepared ahead, or encoded now. */
+  private addRequest(route: Route, seq: number): Uint8Array {
+    const bytes = this.prepared.get(route);
+    if (bytes === undefined) return encodeAdd(route, seq);
+    this.prepared.delete(route);
+    new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(HDR.fields.nlmsg_seq.offset, seq, HOST_LITTLE_ENDIAN);
+    return bytes;
   }
 
   async restoreRoute(route: Route, options: RestoreOptions = {}): Promise<void> {
@@ -296,14 +525,7 @@ export class LinuxBackend implements Backend {
   }
 
   async deleteRoute(route: Route | KernelRoute): Promise<void> {
-    // A physical route read from the kernel is deleted by its own record: exactly that
-    // entry, by nexthop id when it uses a nexthop object.
-    const record = 'record' in route ? route.record : undefined;
-    if (record && record.os === 'linux') {
-      await this.request((seq) => encodeRecordedDelete(record, seq, REQUEST_FLAGS.delete));
-      return;
-    }
-    await this.request((seq) => encodeDelRoute(deleteSpec(route), seq, REQUEST_FLAGS.delete));
+    await this.request((seq) => encodeDelete(route, seq));
   }
 
   async addRule(rule: Rule): Promise<void> {
@@ -345,6 +567,50 @@ export class LinuxBackend implements Backend {
     this.requests = null;
     this.events = null;
   }
+}
+
+/**
+ * A classic BPF program (struct sock_filter: u16 code, u8 jt, u8 jf, u32 k) that refuses a
+ * datagram whose first nlmsghdr carries `port` as nlmsg_pid and keeps everything else.
+ * A route notification is one message a datagram. BPF loads words in network order and
+ * nlmsg_pid is in host order, so the constant is byte-swapped on a little-endian host.
+ */
+export function ownEchoFilter(port: number): Uint8Array {
+  const BPF_LD_W_ABS = 0x20;
+  const BPF_JMP_JEQ_K = 0x15;
+  const BPF_RET_K = 0x06;
+  const swapped = HOST_LITTLE_ENDIAN ? (((port & 0xff) << 24) | ((port & 0xff00) << 8) | ((port >>> 8) & 0xff00) | (port >>> 24)) >>> 0 : port >>> 0;
+  const program: Array<[number, number, number, number]> = [
+    [BPF_LD_W_ABS, 0, 0, HDR.fields.nlmsg_pid.offset],
+    // Ours: on to the next instruction (refuse); anyone else's: skip it (keep).
+    [BPF_JMP_JEQ_K, 0, 1, swapped],
+    [BPF_RET_K, 0, 0, 0],
+    [BPF_RET_K, 0, 0, 0xffffffff],
+  ];
+  const bytes = new Uint8Array(program.length * 8);
+  const view = new DataView(bytes.buffer);
+  program.forEach(([code, jt, jf, k], i) => {
+    view.setUint16(i * 8, code, HOST_LITTLE_ENDIAN);
+    view.setUint8(i * 8 + 2, jt);
+    view.setUint8(i * 8 + 3, jf);
+    view.setUint32(i * 8 + 4, k, HOST_LITTLE_ENDIAN);
+  });
+  return bytes;
+}
+
+/** RTM_NEWROUTE for one of our routes: tagged, and refused (EEXIST) where the key is taken. */
+function encodeAdd(route: Route, seq: number): Uint8Array {
+  return encodeNewRoute({ ...routeSpec(route), protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.create);
+}
+
+/**
+ * RTM_DELROUTE. A physical route read from the kernel is deleted by its own record: exactly
+ * that entry, by nexthop id when it uses a nexthop object.
+ */
+function encodeDelete(route: Route | KernelRoute, seq: number): Uint8Array {
+  const record = 'record' in route ? route.record : undefined;
+  if (record && record.os === 'linux') return encodeRecordedDelete(record, seq, REQUEST_FLAGS.delete);
+  return encodeDelRoute(deleteSpec(route), seq, REQUEST_FLAGS.delete);
 }
 
 const RTN_OF: Record<RouteType, number> = {

@@ -103,6 +103,11 @@ export class PeerWatcher {
     return this.options.autoEndpoints || this.options.autoRoutes;
   }
 
+  /** Whether the planner gets facts from this watcher (peers or host names): false for a profile that uses neither. */
+  get gathers(): boolean {
+    return this.readsTunnel || this.options.hosts.length > 0;
+  }
+
   /** A reloaded profile: new host names and intervals apply at once. */
   configure(options: PeerOptions): void {
     const hostsChanged = JSON.stringify(options.hosts) !== JSON.stringify(this.options.hosts) || options.resolveIntervalMs !== this.options.resolveIntervalMs;

@@ -4,6 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
+#include <vector>
+#ifdef __linux__
+#include <linux/filter.h>
+#endif
 #include <memory>
 
 #include "errno_error.h"
@@ -15,6 +21,12 @@ namespace {
 // Messages read per readable wake-up. A netlink dump or a burst of route changes can keep
 // the socket readable for a long time; bounding the loop lets timers and other I/O run.
 constexpr int kMaxMessagesPerWake = 32;
+// In batch mode a wake-up costs one JS call whatever it holds, so it reads more: the acks
+// of a whole write window (128) in one call.
+constexpr int kMaxDatagramsPerBatch = 256;
+// ...and at most this many bytes (a dump's datagrams are up to 32 KiB each): the rest is read
+// at the next wake-up, and the batch buffer stays small.
+constexpr size_t kMaxBatchBytes = 256 << 10;
 }  // namespace
 
 Napi::Function RouteSocket::Define(Napi::Env env) {
@@ -28,10 +40,15 @@ Napi::Function RouteSocket::Define(Napi::Env env) {
                          InstanceMethod<&RouteSocket::GetReceiveBufferSize>("getReceiveBufferSize"),
                          InstanceMethod<&RouteSocket::LocalPort>("localPort"),
                          InstanceMethod<&RouteSocket::DiscardQueued>("discardQueued"),
+                         InstanceMethod<&RouteSocket::AttachFilter>("attachFilter"),
                      });
 }
 
 // new RouteSocket(onMessage(bytes, senderPort), onOverflow(), onError(err), { groups, receiveBufferSize })
+// new RouteSocket(onMessages(bytes, datagrams), onOverflow(), onError(err), { batch: true, ... })
+//   batch: each call carries the datagrams read in one wake-up back to back in `bytes`, and
+//   `datagrams` (a Uint32Array) holds [end offset, sender port] for each, in order. An
+//   overflow (ENOBUFS) is reported after the datagrams read before it, so order is kept.
 RouteSocket::RouteSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteSocket>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsFunction() || !info[1].IsFunction() || !info[2].IsFunction()) {
@@ -48,6 +65,7 @@ RouteSocket::RouteSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Rout
     }
     Napi::Value size = options.Get("receiveBufferSize");
     if (size.IsNumber()) receive_buffer_size = size.As<Napi::Number>().Int32Value();
+    batch_ = options.Get("batch").ToBoolean().Value();
   }
 
   const char* syscall = "socket";
@@ -175,6 +193,31 @@ Napi::Value RouteSocket::DiscardQueued(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, discarded);
 }
 
+// attachFilter(program): SO_ATTACH_FILTER with a classic BPF program (struct sock_filter
+// entries, 8 bytes each, built in JS). Linux only; elsewhere EOPNOTSUPP.
+void RouteSocket::AttachFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, "attachFilter(program) needs a Uint8Array");
+  }
+  RequireOpen(env, "setsockopt");
+  Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+#ifdef __linux__
+  if (bytes.ByteLength() == 0 || bytes.ByteLength() % sizeof(sock_filter) != 0 || bytes.ByteLength() / sizeof(sock_filter) > BPF_MAXINSNS) {
+    throw Napi::RangeError::New(env, "attachFilter(program) needs 1 to 4096 sock_filter entries of 8 bytes");
+  }
+  // Copied: the JS bytes need not be aligned for struct sock_filter.
+  std::vector<sock_filter> program(bytes.ByteLength() / sizeof(sock_filter));
+  std::memcpy(program.data(), bytes.Data(), bytes.ByteLength());
+  sock_fprog fprog{};
+  fprog.len = static_cast<unsigned short>(program.size());
+  fprog.filter = program.data();
+  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0) throw ErrnoError(env, errno, "setsockopt");
+#else
+  throw ErrnoError(env, EOPNOTSUPP, "setsockopt");
+#endif
+}
+
 void RouteSocket::OnReadable(uv_poll_t* handle, int status, int events) {
   RouteSocket* self = static_cast<RouteSocket*>(handle->data);
   Napi::Env env = self->Env();
@@ -183,14 +226,22 @@ void RouteSocket::OnReadable(uv_poll_t* handle, int status, int events) {
     // libuv reports POLLERR as UV_EBADF and stops the handle. A netlink socket raises
     // POLLERR after an overflow; recv() then returns the pending ENOBUFS, so drain as usual
     // (a really bad fd shows up there as EBADF) and resume polling.
-    self->Drain();
+    if (self->batch_) {
+      self->DrainBatch();
+    } else {
+      self->Drain();
+    }
     if (self->poll_ != nullptr) {
       int restarted = uv_poll_start(self->poll_, UV_READABLE, &RouteSocket::OnReadable);
       if (restarted != 0) self->Deliver(self->on_error_, {ErrnoError(env, -restarted, "uv_poll_start").Value()});
     }
     return;
   }
-  self->Drain();
+  if (self->batch_) {
+    self->DrainBatch();
+  } else {
+    self->Drain();
+  }
 }
 
 void RouteSocket::Drain() {
@@ -214,6 +265,46 @@ void RouteSocket::Drain() {
     Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env, buffer_.data(), static_cast<size_t>(n));
     if (!Deliver(on_message_, {bytes, Napi::Number::New(env, sender)})) return;
   }
+}
+
+void RouteSocket::DrainBatch() {
+  Napi::Env env = Env();
+  batch_bytes_.clear();
+  batch_bounds_.clear();
+  // Hands what was read so far to JS; false when the callback threw or closed the socket.
+  auto flush = [&]() -> bool {
+    if (batch_bounds_.empty()) return fd_ >= 0;
+    Napi::HandleScope scope(env);
+    Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env, batch_bytes_.data(), batch_bytes_.size());
+    Napi::Uint32Array bounds = Napi::Uint32Array::New(env, batch_bounds_.size());
+    std::copy(batch_bounds_.begin(), batch_bounds_.end(), bounds.Data());
+    batch_bytes_.clear();
+    batch_bounds_.clear();
+    return Deliver(on_message_, {bytes, bounds});
+  };
+  for (int i = 0; i < kMaxDatagramsPerBatch && batch_bytes_.size() < kMaxBatchBytes && fd_ >= 0; i++) {
+    uint32_t sender = 0;
+    const char* syscall = "recv";
+    ssize_t n = ReceiveMessage(fd_, buffer_, &sender, &syscall);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      int saved = errno;
+      // What was read before the error goes first: JS sees everything in the kernel's order.
+      if (!flush()) return;
+      Napi::HandleScope scope(env);
+      if (saved == ENOBUFS) {
+        if (!Deliver(on_overflow_, {})) return;
+        continue;
+      }
+      Deliver(on_error_, {ErrnoError(env, saved, syscall).Value()});
+      return;
+    }
+    batch_bytes_.insert(batch_bytes_.end(), buffer_.begin(), buffer_.begin() + n);
+    batch_bounds_.push_back(static_cast<uint32_t>(batch_bytes_.size()));
+    batch_bounds_.push_back(sender);
+  }
+  flush();
 }
 
 bool RouteSocket::Deliver(Napi::FunctionReference& callback, std::initializer_list<napi_value> args) {

@@ -14,7 +14,7 @@
  * their session keys (configd-ipmonitor.md §5.2).
  */
 import type {
-  DynamicStoreOptions, DynamicStoreSession, NativeBinding, NativeRouteSocket, NativeRouteSocketConstructor, RouteSocketOptions,
+  BatchListener, DynamicStoreOptions, DynamicStoreSession, NativeBinding, NativeRouteSocket, NativeRouteSocketConstructor, RouteSocketOptions,
 } from '../../native/index.js';
 import type { DynamicStore, StoreSession } from './dynamic-store.js';
 import { loadNative } from '../../native/index.js';
@@ -51,18 +51,21 @@ export function createXnuBinding(kernel: XnuKernel, options: XnuBindingOptions):
     private readonly socket: XnuRouteSocket;
 
     constructor(
-      onMessage: (bytes: Buffer, senderPort: number) => void,
+      listener: ((bytes: Buffer, senderPort: number) => void) | BatchListener,
       onOverflow: () => void,
       onError: (error: SystemError) => void,
       socketOptions?: RouteSocketOptions,
     ) {
-      if (typeof onMessage !== 'function' || typeof onOverflow !== 'function' || typeof onError !== 'function') {
+      if (typeof listener !== 'function' || typeof onOverflow !== 'function' || typeof onError !== 'function') {
         throw new TypeError('RouteSocket(onMessage, onOverflow, onError, options?) needs three functions');
       }
       // PF_ROUTE has no multicast groups (platform_darwin.cc OpenRouteSocket).
       if (socketOptions?.groups !== undefined && socketOptions.groups.length > 0) throw systemError('EINVAL', 'socket');
       // onOverflow and onError are accepted but never called: a macOS routing socket drops
       // silently (see socket.ts) and the model has no other asynchronous failure.
+      // Batch mode (route_socket.cc, shared by both platforms): the model delivers each
+      // message as a batch of one datagram, sender 0.
+      const onMessage = socketOptions?.batch === true ? (bytes: Buffer) => (listener as BatchListener)(bytes, Uint32Array.of(bytes.length, 0)) : (listener as (bytes: Buffer, senderPort: number) => void);
       this.socket = kernel.openSocket({ pid: options.pid, root, onMessage });
       const size = socketOptions?.receiveBufferSize;
       if (size !== undefined && size > 0) {
@@ -100,6 +103,12 @@ export function createXnuBinding(kernel: XnuKernel, options: XnuBindingOptions):
       if (!this.socket.isOpen) throw systemError('EBADF', 'getsockname');
       return 0;
     }
+    attachFilter(program: Uint8Array): void {
+      if (!(program instanceof Uint8Array)) throw new TypeError('attachFilter(program) needs a Uint8Array');
+      if (!this.socket.isOpen) throw systemError('EBADF', 'setsockopt');
+      // route_socket.cc has no socket filters outside Linux.
+      throw systemError('EOPNOTSUPP', 'setsockopt');
+    }
   }
 
   const sessions: StoreSession[] = [];
@@ -116,7 +125,7 @@ export function createXnuBinding(kernel: XnuKernel, options: XnuBindingOptions):
   return {
     platform: 'darwin',
     ...(options.configd !== undefined ? { openDynamicStore } : {}),
-    RouteSocket: RouteSocket as NativeRouteSocketConstructor,
+    RouteSocket: RouteSocket as unknown as NativeRouteSocketConstructor,
     nameToIndex: (name: string) => kernel.nameToIndex(name),
     indexToName: (index: number) => kernel.indexToName(index),
     sysctlRouteDump: (af: number, op: number, arg: number) => kernel.sysctl([4, 17, 0, af, op, arg]),
