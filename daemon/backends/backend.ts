@@ -94,6 +94,15 @@ export interface Backend {
    */
   submitRoute?(kind: 'add' | 'delete', route: Route | KernelRoute, done: (error: Error | null) => void): void;
   /**
+   * Optional, the pipelined delete of a route tunroute added, by a request the kernel matches
+   * on the tag as well as on the key, device and gateway (Linux: rtm_protocol, which
+   * fib_table_delete and ip6_route_del compare when it is set): an untagged route there is
+   * never removed, so the engine may remove the routes its ledger lists without a snapshot.
+   * `done` receives null, or ESRCH when no tagged route matches. Only a backend whose kernel
+   * matches the tag has it.
+   */
+  submitTaggedDelete?(route: Route, done: (error: Error | null) => void): void;
+  /**
    * Optional: the routes the engine expects to add soon (a plan made while the tunnel is
    * down). The backend may prepare their requests now; nothing is written.
    */

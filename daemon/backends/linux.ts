@@ -488,6 +488,10 @@ export class LinuxBackend implements Backend {
     this.enqueue(kind === 'add' ? (seq) => this.addRequest(route as Route, seq) : (seq) => encodeDelete(route, seq), done);
   }
 
+  submitTaggedDelete(route: Route, done: (error: Error | null) => void): void {
+    this.enqueue((seq) => encodeDelRoute({ ...deleteSpec(route), protocol: TUNROUTE_RTPROT }, seq, REQUEST_FLAGS.delete), done);
+  }
+
   /**
    * Encodes the add requests of routes the engine is about to add (a plan made while the
    * tunnel is down), so the writes at up time only copy them. Each is used once, by the
@@ -610,7 +614,11 @@ function encodeAdd(route: Route, seq: number): Uint8Array {
 function encodeDelete(route: Route | KernelRoute, seq: number): Uint8Array {
   const record = 'record' in route ? route.record : undefined;
   if (record && record.os === 'linux') return encodeRecordedDelete(record, seq, REQUEST_FLAGS.delete);
-  return encodeDelRoute(deleteSpec(route), seq, REQUEST_FLAGS.delete);
+  // One of ours (tagged when the snapshot was read) is deleted only if it still is: a foreign
+  // route that took its key and device since is never removed.
+  const spec = deleteSpec(route);
+  if ('tagged' in route && route.tagged) spec.protocol = TUNROUTE_RTPROT;
+  return encodeDelRoute(spec, seq, REQUEST_FLAGS.delete);
 }
 
 const RTN_OF: Record<RouteType, number> = {

@@ -1,0 +1,51 @@
+// The stop removes what the last run left in place by key, with the tag in each delete
+// request (the kernel matches rtm_protocol: fib_table_delete for IPv4, ip6_route_del for
+// IPv6), before any snapshot, against the real Linux kernel in a namespace made here. A
+// foreign route that took one of our keys (same destination, table, metric and device, other
+// protocol) just before the stop, and one beside ours at another metric, are never removed;
+// none of ours is left; the journal goes only because the table is clean.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jsonLines, probePath, skipUnlessLinuxRoot, withNetns } from '../helpers/netns.js';
+
+interface Observation {
+  installed: number;
+  clean: boolean;
+  problem: string | null;
+  taggedDeletes: number;
+  dumps: number;
+  ours: string;
+  foreign: string;
+  journal: string | null;
+}
+
+test('the stop\'s removal by key never removes a foreign route at our key and leaves none of ours', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('bykey', (ns) => {
+    ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
+    ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
+    ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
+    ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
+    ns.ip('link', 'set', 'tun0', 'up');
+    const dir = mkdtempSync(join(tmpdir(), 'tunroute-bykey-'));
+    try {
+      const r = ns.exec('node', [probePath('sweep-by-key'), dir]);
+      assert.equal(r.status, 0, r.stderr);
+      const [o] = jsonLines<Observation>(r.stdout);
+      assert.ok(o, r.stdout);
+      // The three routes in main, and the source table's three (the default, multicast and broadcast via tun0).
+      assert.equal(o.installed, 6);
+      assert.equal(o.taggedDeletes, 6, 'every route the last run left was removed by key, the replaced one too (ESRCH)');
+      assert.equal(o.dumps, 1, 'one snapshot, after the removal: the sweep\'s');
+      assert.equal(o.ours, '', 'none of ours is left');
+      assert.deepEqual(o.foreign.split('\n').map((l) => l.trim()).sort(), ['10.100.0.0/16 dev tun0 scope link metric 50 linkdown', '10.101.0.0/16 dev tun0 scope link linkdown'].sort(), 'both foreign routes are still there');
+      assert.equal(o.clean, true, String(o.problem));
+      assert.equal(o.journal, null, 'the journal is gone with a clean table');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
