@@ -6,7 +6,6 @@
  *
  *   node link-up-runs.js DIR
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadNative } from '../../../native/index.js';
 import { LinuxBackend } from '../../../daemon/backends/linux.js';
@@ -15,14 +14,9 @@ import { Journal } from '../../../daemon/engine/journal.js';
 import { createLogger } from '../../../daemon/logger.js';
 import { createPolicy } from '../../../daemon/policy.js';
 import { validateProfileText } from '../../../daemon/profile/validate.js';
+import { ip, print } from './shell.js';
 
 const dir = process.argv[2] as string;
-const print = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
-const ip = (...args: string[]): string => {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const text = `interface:\n  name: tun0\naddress: 10.10.10.2\nmode: split\nroutes:\n  - 10.100.0.0/16\n  - 10.101.0.0/16\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n`;

@@ -7,7 +7,6 @@
  *
  *   node plan-ahead.js DIR
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadNative } from '../../../native/index.js';
 import { LinuxBackend } from '../../../daemon/backends/linux.js';
@@ -16,14 +15,9 @@ import { Journal } from '../../../daemon/engine/journal.js';
 import { createLogger } from '../../../daemon/logger.js';
 import { createPolicy } from '../../../daemon/policy.js';
 import { validateProfileText } from '../../../daemon/profile/validate.js';
+import { ip, print } from './shell.js';
 
 const dir = process.argv[2] as string;
-const print = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
-const ip = (...args: string[]): string => {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
 
 const text = `interface:\n  name: tun0\naddress: 10.10.10.2\nfullTunnel:\n  strategy: replace\nendpoints:\n  - 192.168.60.1\nroutes:\n  - 10.100.0.0/16\ndaemon:\n  journal: ${join(dir, 'journal.json')}\n`;
 const result = validateProfileText(text, join(dir, 'p.yaml'), { platform: 'linux' });

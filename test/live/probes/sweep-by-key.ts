@@ -8,7 +8,6 @@
  *
  *   node sweep-by-key.js DIR
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNative } from '../../../native/index.js';
@@ -18,13 +17,9 @@ import { Journal } from '../../../daemon/engine/journal.js';
 import { createLogger } from '../../../daemon/logger.js';
 import { createPolicy } from '../../../daemon/policy.js';
 import { validateProfileText } from '../../../daemon/profile/validate.js';
+import { ip } from './shell.js';
 
 const dir = process.argv[2] as string;
-const ip = (...args: string[]): string => {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
 const journalPath = join(dir, 'journal.json');
 const text = `interface:\n  name: tun0\naddress: 10.10.10.2\nmode: split\nroutes:\n  - 10.100.0.0/16\n  - 10.101.0.0/16\n  - 10.102.0.0/16\ndaemon:\n  journal: ${journalPath}\n`;
 const result = validateProfileText(text, join(dir, 'p.yaml'), { platform: 'linux' });
