@@ -1243,6 +1243,8 @@ export class Engine {
     });
     this.stopProblem = null;
     const cleaned = (known ? this.removeKnown() : Promise.resolve())
+      // The sweep is the authority either way: it finds whatever the removal by key left.
+      .catch((e: unknown) => this.log.warn({ err: e }, 'removing the routes by key failed; the sweep finds what is left'))
       .then(() => this.sweep('stop'))
       .then((r) => {
         if (r.failed > 0) this.stopProblem = `${r.failed} moved route(s) could not be restored; the journal keeps them for \`tunroute restore\``;
