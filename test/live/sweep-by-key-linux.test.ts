@@ -17,8 +17,8 @@ interface Observation {
   problem: string | null;
   taggedDeletes: number;
   dumps: number;
-  ours: string;
-  foreign: string;
+  ours: string[];
+  foreign: string[];
   journal: string | null;
 }
 
@@ -29,6 +29,7 @@ test('the stop\'s removal by key never removes a foreign route at our key and le
     ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
     ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
     ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
+    ns.ip('-6', 'addr', 'add', 'fd00:10::2/128', 'dev', 'tun0', 'nodad');
     ns.ip('link', 'set', 'tun0', 'up');
     const dir = mkdtempSync(join(tmpdir(), 'tunroute-bykey-'));
     try {
@@ -36,12 +37,16 @@ test('the stop\'s removal by key never removes a foreign route at our key and le
       assert.equal(r.status, 0, r.stderr);
       const [o] = jsonLines<Observation>(r.stdout);
       assert.ok(o, r.stdout);
-      // The three routes in main, and the source table's three (the default, multicast and broadcast via tun0).
-      assert.equal(o.installed, 6);
-      assert.equal(o.taggedDeletes, 6, 'every route the last run left was removed by key, the replaced one too (ESRCH)');
+      // Five in main, and the source tables' (IPv4: the default, multicast and broadcast via tun0; IPv6: the default).
+      assert.equal(o.installed, 9);
+      assert.equal(o.taggedDeletes, o.installed, 'every route the last run left was removed by key, the replaced ones too (ESRCH)');
       assert.equal(o.dumps, 1, 'one snapshot, after the removal: the sweep\'s');
-      assert.equal(o.ours, '', 'none of ours is left');
-      assert.deepEqual(o.foreign.split('\n').map((l) => l.trim()).sort(), ['10.100.0.0/16 dev tun0 scope link metric 50 linkdown', '10.101.0.0/16 dev tun0 scope link linkdown'].sort(), 'both foreign routes are still there');
+      assert.deepEqual(o.ours, [], 'none of ours is left');
+      assert.deepEqual(
+        o.foreign.map((l) => l.replace(/ pref medium$/, '')).sort(),
+        ['10.100.0.0/16 dev tun0 scope link metric 50 linkdown', '10.101.0.0/16 dev tun0 scope link linkdown', 'fd00:101::/48 dev tun0 metric 1024 linkdown'].sort(),
+        'the foreign routes are all still there',
+      );
       assert.equal(o.clean, true, String(o.problem));
       assert.equal(o.journal, null, 'the journal is gone with a clean table');
     } finally {

@@ -1,8 +1,8 @@
 /**
- * Runs inside a test namespace whose tun0 is up with its address: the real engine and Linux
- * backend with a split profile of three routes. After the install, a foreign route (proto
- * static, same device) takes one of our keys and another sits beside one of ours at another
- * metric, and the stop comes at once, before the engine has read those events: it removes
+ * Runs inside a test namespace whose tun0 is up with its addresses: the real engine and Linux
+ * backend with a split profile of three IPv4 and two IPv6 routes. After the install, foreign
+ * routes (proto static, same device) take one IPv4 and one IPv6 key of ours, and another sits
+ * beside one of ours at another metric, and the stop comes at once, before the engine has read those events: it removes
  * what its last run left in place by key, without a snapshot first. The backend is wrapped
  * only to count those tagged deletes and the table dumps. Prints one JSON line.
  *
@@ -21,7 +21,7 @@ import { ip } from './shell.js';
 
 const dir = process.argv[2] as string;
 const journalPath = join(dir, 'journal.json');
-const text = `interface:\n  name: tun0\naddress: 10.10.10.2\nmode: split\nroutes:\n  - 10.100.0.0/16\n  - 10.101.0.0/16\n  - 10.102.0.0/16\ndaemon:\n  journal: ${journalPath}\n`;
+const text = `interface:\n  name: tun0\naddress: [10.10.10.2, fd00:10::2]\nipv6: true\nmode: split\nroutes:\n  - 10.100.0.0/16\n  - 10.101.0.0/16\n  - 10.102.0.0/16\n  - fd00:100::/48\n  - fd00:101::/48\ndaemon:\n  journal: ${journalPath}\n`;
 const result = validateProfileText(text, join(dir, 'p.yaml'), { platform: 'linux' });
 if (!result.profile) throw new Error(JSON.stringify(result.problems));
 const log = createLogger({ level: 'silent', format: 'json', write: () => {} });
@@ -42,10 +42,12 @@ const engine = new Engine({ backend, journal: new Journal(journalPath, result.pr
 
 await engine.start();
 await new Promise((resolve) => setTimeout(resolve, 300));
-const installed = ip('route', 'show', 'table', 'all', 'proto', '232').trim().split('\n').length;
+const tagged = (): string[] => [...ip('-4', 'route', 'show', 'table', 'all', 'proto', '232').split('\n'), ...ip('-6', 'route', 'show', 'table', 'all', 'proto', '232').split('\n')].filter(Boolean);
+const installed = tagged().length;
 // Synchronously, so the stop below starts before these events are read.
 ip('route', 'replace', '10.101.0.0/16', 'dev', 'tun0', 'proto', 'static');
 ip('route', 'add', '10.100.0.0/16', 'dev', 'tun0', 'metric', '50', 'proto', 'static');
+ip('-6', 'route', 'replace', 'fd00:101::/48', 'dev', 'tun0', 'proto', 'static');
 const mark = dumps;
 const clean = await engine.stop(5000);
 backend.close();
@@ -56,8 +58,8 @@ process.stdout.write(
     problem: engine.stopProblem,
     taggedDeletes,
     dumps: dumps - mark,
-    ours: ip('route', 'show', 'table', 'all', 'proto', '232').trim(),
-    foreign: ip('route', 'show', 'proto', 'static').trim(),
+    ours: tagged(),
+    foreign: [...ip('-4', 'route', 'show', 'proto', 'static').split('\n'), ...ip('-6', 'route', 'show', 'proto', 'static').split('\n')].map((l) => l.trim()).filter(Boolean),
     journal: existsSync(journalPath) ? readFileSync(journalPath, 'utf8') : null,
   }) + '\n',
 );
