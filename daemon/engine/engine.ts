@@ -315,7 +315,9 @@ export class Engine {
    * facts, or one the system should build from a publication.
    */
   private mayMatter(route: KernelRoute, key: string): boolean {
-    return this.wanted.has(key) || this.lastPlan?.wanted.has(key) === true || this.owns(route, key) || this.shapesFacts(route, key) || this.expected.has(key);
+    const inHand = this.lastPlan?.wanted;
+    // Once applied, the plan in hand is the applied one (the same map): one lookup.
+    return this.wanted.has(key) || (inHand !== undefined && inHand !== this.wanted && inHand.has(key)) || this.owns(route, key) || this.shapesFacts(route, key) || this.expected.has(key);
   }
 
   /**
