@@ -650,8 +650,10 @@ class Storm {
 
 async function benchCodecs(): Promise<void> {
   const r = JSON.parse(sh(process.execPath, [SELF, '--inner', 'codecs', '--count', String(QUICK ? 20_000 : 500_000)])) as Record<string, number>;
-  row({ group: 'codecs', figure: 'Linux route notifications decoded (per CPU-second)', value: r.linux! / 1e6, unit: 'M msg/s', samples: [], peer: 'minimal JS decoder', peerValue: r.linuxMinimal! / 1e6, ratio: r.linux! / r.linuxMinimal!, target: '≥ 3 M/s', met: r.linux! >= 3e6 });
-  row({ group: 'codecs', figure: 'macOS route messages decoded (per CPU-second)', value: r.darwin! / 1e6, unit: 'M msg/s', samples: [], target: '≥ 2 M/s', met: r.darwin! >= 2e6 });
+  row({ group: 'codecs', figure: 'Linux route notifications to kernel events (per CPU-second)', value: r.linux! / 1e6, unit: 'M msg/s', samples: [], peer: 'minimal JS decoder', peerValue: r.linuxMinimal! / 1e6, ratio: r.linux! / r.linuxMinimal!, target: '≥ 3 M/s', met: r.linux! >= 3e6 });
+  row({ group: 'codecs', figure: 'macOS route messages to kernel events (per CPU-second)', value: r.darwin! / 1e6, unit: 'M msg/s', samples: [], target: '≥ 2 M/s', met: r.darwin! >= 2e6 });
+  row({ group: 'codecs', figure: 'Linux route messages decoded in full, for the printers (per CPU-second)', value: r.linuxFull! / 1e6, unit: 'M msg/s', samples: [] });
+  row({ group: 'codecs', figure: 'macOS route messages decoded in full, for the printers (per CPU-second)', value: r.darwinFull! / 1e6, unit: 'M msg/s', samples: [] });
 }
 
 async function benchCheck(): Promise<void> {
@@ -786,6 +788,8 @@ async function innerCodecs(count: number): Promise<void> {
   const { linuxCodec, encodeNewRoute, REQUEST_FLAGS } = await import('../daemon/codec/linux/index.js');
   const { darwinCodec } = await import('../daemon/codec/darwin/index.js');
   const { encodeRequest } = await import('../daemon/codec/darwin/encode.js');
+  const linuxBackend = await import('../daemon/backends/linux.js');
+  const darwinBackend = await import('../daemon/backends/darwin.js');
   // One buffer of 100 route messages, as a notification read from the socket would be.
   const linuxMessages = Array.from({ length: 100 }, (_, i) => encodeNewRoute({ family: 'inet', destination: destination(i), gateway: '192.168.50.1', oif: 3, table: 254, priority: 100, protocol: 232 }, i, REQUEST_FLAGS.create));
   const linuxBuf = Buffer.concat(linuxMessages);
@@ -806,16 +810,31 @@ async function innerCodecs(count: number): Promise<void> {
     return best;
   };
   let sink = 0;
-  const linux = time(() => {
-    sink += linuxCodec.walk(linuxBuf).messages.length;
-  });
+  // The daemon's hot path: what each backend's listener does with a datagram, from bytes to
+  // the KernelEvents the engine gets (every route a KernelRoute, gateway and record included).
+  // Another process's messages (not our port or pid), so none is dropped unread; every one
+  // must come out as a route event, or the figure would measure a shortcut.
+  const events = (read: (onEvent: (event: { kind: string }) => void) => number, what: string) => () => {
+    let routes = 0;
+    read((event) => {
+      if (event.kind === 'route') routes++;
+    });
+    if (routes !== 100) throw new Error(`${what}: ${routes} route events from 100 messages`);
+    sink += routes;
+  };
+  const linux = time(events((onEvent) => linuxBackend.notificationEvents(linuxBuf, 4242, onEvent), 'linux'));
   const linuxMinimal = time(() => {
     sink += minimalLinuxDecode(linuxBuf);
   });
-  const darwin = time(() => {
+  const darwin = time(events((onEvent) => darwinBackend.notificationEvents(darwinBuf, 4242, onEvent), 'darwin'));
+  // The full decode of every field (`tunroute decode`/`monitor`, dumps on Linux, the tests).
+  const linuxFull = time(() => {
+    sink += linuxCodec.walk(linuxBuf).messages.length;
+  });
+  const darwinFull = time(() => {
     sink += darwinCodec.walk(darwinBuf).messages.length;
   });
-  process.stdout.write(JSON.stringify({ linux, linuxMinimal, darwin, sink }));
+  process.stdout.write(JSON.stringify({ linux, linuxMinimal, darwin, linuxFull, darwinFull, sink }));
 }
 
 /** The peer: walks nlmsghdrs and rtattrs, keeps what the daemon uses (dst, gateway, oif, table, priority, protocol). */

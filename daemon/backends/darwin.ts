@@ -12,8 +12,8 @@ import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
 import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelSnapshot, RestoreOptions, RouteRecord } from './backend.js';
 import type { Gateway, Route } from '../model/route.js';
 import { sameGateway } from '../model/route.js';
-import { darwinCodec, encodeRequest, routeFlagNames, TUNROUTE_TAG_FLAG } from '../codec/darwin/index.js';
-import type { DarwinMessage, RouteMessage, RouteRequest, Sockaddr } from '../codec/darwin/index.js';
+import { darwinCodec, encodeRequest, namedRouteFlags, RMX, RouteView, scan, TUNROUTE_TAG_FLAG } from '../codec/darwin/index.js';
+import type { RouteRequest } from '../codec/darwin/index.js';
 import { AF, IFF, NET_RT, RTF, RTM } from '../codec/darwin/constants.js';
 
 /** Route messages that describe the table; MISS, REDIRECT, RESOLVE and GET replies do not change it. */
@@ -27,6 +27,10 @@ const TABLE_CHANGES = new Map<number, 'added' | 'deleted' | 'changed'>([
 const CHURN = RTF.RTF_WASCLONED.value | RTF.RTF_LLINFO.value;
 
 const REQUESTABLE = new Set(['UP', 'GATEWAY', 'HOST', 'REJECT', 'STATIC', 'CLONING', 'BLACKHOLE', 'XRESOLVE', 'LLINFO']);
+
+const AF_INET = AF.AF_INET.value;
+const AF_INET6 = AF.AF_INET6.value;
+const AF_LINK = AF.AF_LINK.value;
 
 /** IFT_OTHER: what utun reports, and route(8)'s default for a link gateway. */
 const IFT_OTHER = 1;
@@ -69,33 +73,7 @@ export class DarwinBackend implements Backend {
   }
 
   private receive(bytes: Uint8Array, onEvent: (event: KernelEvent) => void): void {
-    const result = darwinCodec.walk(bytes);
-    for (const error of result.errors) {
-      this.malformed++;
-      onEvent({ kind: 'malformed', error: error.message });
-    }
-    for (const { message } of result.messages) {
-      const event = this.toEvent(message);
-      if (event) onEvent(event);
-    }
-  }
-
-  private toEvent(m: DarwinMessage): KernelEvent | null {
-    switch (m.kind) {
-      case 'route': {
-        const change = TABLE_CHANGES.get(m.type);
-        if (change === undefined || (m.errno ?? 0) !== 0 || m.flags & CHURN) return null;
-        if (m.pid === this.pid) return null;
-        const route = toKernelRoute(m);
-        return route ? { kind: 'route', change, route, pid: m.pid ?? 0 } : null;
-      }
-      case 'interface':
-        return { kind: 'link', index: m.index, up: (m.flags & IFF.IFF_UP.value) !== 0 };
-      case 'address':
-        return { kind: 'address', change: m.type === RTM.RTM_NEWADDR.value ? 'added' : 'deleted', index: m.index, ...(m.address === null ? {} : { address: m.address }) };
-      default:
-        return null;
-    }
+    this.malformed += notificationEvents(bytes, this.pid, onEvent);
   }
 
   private dump(op: number): Uint8Array {
@@ -105,13 +83,15 @@ export class DarwinBackend implements Backend {
 
   async snapshot(): Promise<KernelSnapshot> {
     const routes: KernelRoute[] = [];
-    const table = darwinCodec.walk(this.dump(NET_RT.NET_RT_DUMP.value));
-    this.malformed += table.errors.length;
-    for (const { message } of table.messages) {
-      if (message.kind !== 'route' || message.flags & CHURN) continue;
-      const route = toKernelRoute(message);
-      if (route) routes.push(route);
-    }
+    scan(this.dump(NET_RT.NET_RT_DUMP.value), VIEW, {
+      route: (v) => {
+        if (v.flags & CHURN) return;
+        const route = toKernelRoute(v);
+        if (route) routes.push(route);
+      },
+      other: () => undefined,
+      malformed: () => this.malformed++,
+    });
     const interfaces = new Map<number, KernelInterface>();
     const list = darwinCodec.walk(this.dump(NET_RT.NET_RT_IFLIST.value));
     this.malformed += list.errors.length;
@@ -251,44 +231,97 @@ function recordedParts(record: Extract<RouteRecord, { os: 'darwin' }>, request: 
   return parts;
 }
 
-function gatewayOf(sa: Sockaddr | undefined): Gateway | null {
-  if (!sa) return null;
-  if (sa.family === 'link') return { link: sa.index };
-  if (sa.family === 'inet') return { address: sa.address };
-  // A link-local next hop keeps its zone: without it the route cannot be written back (§1.10).
-  if (sa.family === 'inet6') return sa.scope !== 0 ? { address: sa.address, scope: sa.scope } : { address: sa.address };
-  return null;
+/** The view every route message is read with (reused: each becomes a KernelRoute before the next is read). */
+const VIEW = new RouteView();
+
+/**
+ * The events in one read from the routing socket, as the daemon turns them. Route messages
+ * are read through a RouteView (no Sockaddr objects, no metrics struct), and the ones that
+ * cannot change the table (GET replies, MISS, failed requests, ARP/ND churn, the echoes of
+ * our own writes, rtm_pid `ownPid`) are dropped from their header alone; interface and
+ * address messages are decoded in full. A malformed message becomes a `malformed` event;
+ * returns how many there were.
+ */
+export function notificationEvents(bytes: Uint8Array, ownPid: number, onEvent: (event: KernelEvent) => void): number {
+  let malformed = 0;
+  scan(bytes, VIEW, {
+    route: (v) => {
+      const change = TABLE_CHANGES.get(v.type);
+      if (change === undefined || v.errno !== 0 || v.flags & CHURN || v.pid === ownPid) return;
+      const route = toKernelRoute(v);
+      if (route) onEvent({ kind: 'route', change, route, pid: v.pid });
+    },
+    other: (m) => {
+      if (m.kind === 'interface') onEvent({ kind: 'link', index: m.index, up: (m.flags & IFF.IFF_UP.value) !== 0 });
+      else if (m.kind === 'address') onEvent({ kind: 'address', change: m.type === RTM.RTM_NEWADDR.value ? 'added' : 'deleted', index: m.index, ...(m.address === null ? {} : { address: m.address }) });
+    },
+    malformed: (error) => {
+      malformed++;
+      onEvent({ kind: 'malformed', error: error.message });
+    },
+  });
+  return malformed;
 }
 
-export function toKernelRoute(m: RouteMessage): KernelRoute | null {
-  const dst = m.addrs.dst;
-  if (m.destination === null || !dst || (dst.family !== 'inet' && dst.family !== 'inet6')) return null;
+/** A route message in the shared model; null for a destination that is not an IP prefix. */
+export function toKernelRoute(v: RouteView): KernelRoute | null {
+  const family = v.dstFamily;
+  if (family !== AF_INET && family !== AF_INET6) return null;
+  const destination = v.destination;
+  if (destination === null) return null;
+  let gateway: Gateway | null = null;
+  let gatewayScope = 0;
+  switch (v.gatewayFamily) {
+    case AF_LINK:
+      gateway = { link: v.gatewayLinkIndex };
+      break;
+    case AF_INET:
+      gateway = { address: v.gatewayInet };
+      break;
+    case AF_INET6: {
+      // A link-local next hop keeps its zone: without it the route cannot be written back (§1.10).
+      const { address, scope } = v.gatewayInet6();
+      gateway = scope !== 0 ? { address, scope } : { address };
+      gatewayScope = scope;
+      break;
+    }
+  }
+  const mtu = v.metric(RMX.mtu);
   return {
-    family: dst.family,
-    destination: m.destination,
-    gateway: gatewayOf(m.addrs.gateway),
-    index: m.index,
-    scope: m.scope,
+    family: family === AF_INET ? 'inet' : 'inet6',
+    destination,
+    gateway,
+    index: v.index,
+    scope: v.scope,
     table: null,
     metric: null,
-    flags: routeFlagNames(m.flags).filter((f) => !f.startsWith('0x')),
-    mtu: m.metrics.mtu === 0 ? null : m.metrics.mtu,
-    tagged: (m.flags & TUNROUTE_TAG_FLAG) !== 0,
-    record: recordOf(m),
+    flags: namedRouteFlags(v.flags),
+    mtu: mtu === 0 ? null : mtu,
+    tagged: (v.flags & TUNROUTE_TAG_FLAG) !== 0,
+    record: recordOf(v, gatewayScope),
   };
 }
 
 /** The kernel's record of a route, for an exact restore if it is ever moved. */
-export function recordOf(m: RouteMessage): RouteRecord {
-  const gw = m.addrs.gateway;
-  const { mtu, hopcount, expire, recvpipe, sendpipe, ssthresh, rtt, rttvar } = m.metrics;
-  return {
+function recordOf(v: RouteView, gatewayScope: number): RouteRecord {
+  const record: RouteRecord = {
     os: 'darwin',
-    flags: m.flags,
-    locks: m.metrics.locks,
-    inits: m.inits,
-    metrics: { mtu, hopcount, expire, recvpipe, sendpipe, ssthresh, rtt, rttvar },
-    gatewayScope: gw && gw.family === 'inet6' ? gw.scope : 0,
-    ...(gw && gw.family === 'link' ? { gatewayLinkType: gw.type } : {}),
+    flags: v.flags,
+    locks: v.metric(RMX.locks),
+    inits: v.inits,
+    // One literal (not built in a loop over METRIC_NAMES): a third of the notification path's time otherwise.
+    metrics: {
+      mtu: v.metric(RMX.mtu),
+      hopcount: v.metric(RMX.hopcount),
+      expire: v.metric(RMX.expire),
+      recvpipe: v.metric(RMX.recvpipe),
+      sendpipe: v.metric(RMX.sendpipe),
+      ssthresh: v.metric(RMX.ssthresh),
+      rtt: v.metric(RMX.rtt),
+      rttvar: v.metric(RMX.rttvar),
+    },
+    gatewayScope,
   };
+  if (v.gatewayFamily === AF_LINK) record.gatewayLinkType = v.gatewayLinkType;
+  return record;
 }

@@ -12,12 +12,14 @@ import type { NativeBinding, NativeRouteSocket } from '../../native/index.js';
 import type { Backend, KernelEvent, KernelInterface, KernelRoute, KernelRule, KernelSnapshot, RestoreOptions } from './backend.js';
 import type { Family, Route, RouteType, Rule } from '../model/route.js';
 import { effectiveMetric, routeType, sameGateway } from '../model/route.js';
-import { systemError } from '../errors.js';
-import { ByteReader, HOST_LITTLE_ENDIAN } from '../codec/bytes.js';
-import { encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
+import { DecodeError, systemError } from '../errors.js';
+import { ByteReader, HOST_LITTLE_ENDIAN, align, u16At, u32At } from '../codec/bytes.js';
+import { decodeMessage, encodeDelRoute, encodeDelRule, encodeDump, encodeNewRoute, encodeNewRule, linuxCodec, REQUEST_FLAGS, TUNROUTE_RTPROT } from '../codec/linux/index.js';
 import type { AddressMessage, DumpObject, LinuxMessage, RouteMessage, RouteSpec, RuleMessage, RuleSpec } from '../codec/linux/index.js';
 import { FIB_RULE, IFF, LAYOUT, NLM_F, NLMSG, RTM, RTN, RTNLGRP, RTPROT, RT_SCOPE, RT_TABLE } from '../codec/linux/constants.js';
 import { encodeRecordedDelete, encodeRecordedRoute, routeRecordOf } from '../codec/linux/record.js';
+import { RouteView } from '../codec/linux/route-view.js';
+import { frameAt } from '../codec/linux/decode.js';
 
 const MAIN = RT_TABLE.RT_TABLE_MAIN.value;
 const LOCAL = RT_TABLE.RT_TABLE_LOCAL.value;
@@ -36,11 +38,12 @@ const REQUEST_TIMEOUT_MS = 5000;
  */
 const BATCH_BYTES = 64 << 10;
 const HDR = LAYOUT.nlmsghdr;
-const NLMSG_HDRLEN = HDR.size;
 /** A plain ack: nlmsghdr, then nlmsgerr.error 0 (and the request's header or all of it, echoed). */
 const ACK_ERROR_AT = HDR.size + LAYOUT.nlmsgerr.fields.error.offset;
 const NLMSG_ERROR = NLMSG.NLMSG_ERROR.value;
 const NLM_F_ACK = NLM_F.NLM_F_ACK.value;
+const NLMSG_TYPE = HDR.fields.nlmsg_type.offset;
+const NLMSG_PID = HDR.fields.nlmsg_pid.offset;
 /** What a request answered by its ack alone resolves with (shared: nobody adds to it). */
 const NO_MESSAGES: LinuxMessage[] = Object.freeze([]) as unknown as LinuxMessage[];
 
@@ -359,61 +362,12 @@ export class LinuxBackend implements Backend {
   // ---- notifications -----------------------------------------------------------------
 
   private onNotifications(bytes: Uint8Array, datagrams: Uint32Array, onEvent: (event: KernelEvent) => void): void {
-    const reader = new ByteReader(bytes);
     let start = 0;
     for (let i = 0; i < datagrams.length; i += 2) {
       const end = datagrams[i] as number;
-      if (datagrams[i + 1] === 0 && !this.causedByUs(reader, start, end)) this.onNotification(bytes.subarray(start, end), onEvent);
+      // Only the kernel's (sender 0). A plain view of the datagram: views made from it are cheaper than a Buffer's.
+      if (datagrams[i + 1] === 0) this.malformed += notificationEvents(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), this.port, onEvent);
       start = end;
-    }
-  }
-
-  /**
-   * Whether every message in the datagram carries our request socket's port (nlmsg_pid, at
-   * offset 12 of each nlmsghdr): the echo of our own writes, skipped without decoding (a
-   * 50,000-route install is 50,000 of them). Anything malformed goes to the decoder.
-   */
-  private causedByUs(bytes: ByteReader, start: number, end: number): boolean {
-    let offset = start;
-    while (offset + NLMSG_HDRLEN <= end) {
-      const length = bytes.u32(offset);
-      if (length < NLMSG_HDRLEN || offset + length > end || bytes.u32(offset + HDR.fields.nlmsg_pid.offset) !== this.port) return false;
-      offset += (length + 3) & ~3;
-    }
-    return offset >= end;
-  }
-
-  private onNotification(bytes: Uint8Array, onEvent: (event: KernelEvent) => void): void {
-    const result = linuxCodec.walk(bytes);
-    for (const error of result.errors) {
-      this.malformed++;
-      onEvent({ kind: 'malformed', error: error.message });
-    }
-    for (const { message } of result.messages) {
-      // Notifications caused by our own requests carry our request socket's port.
-      if (message.header.portid === this.port) continue;
-      const event = this.toEvent(message);
-      if (event) onEvent(event);
-    }
-  }
-
-  private toEvent(m: LinuxMessage): KernelEvent | null {
-    switch (m.kind) {
-      case 'route': {
-        const route = toKernelRoute(m);
-        if (!route) return null;
-        return { kind: 'route', change: m.header.type === RTM.RTM_DELROUTE.value ? 'deleted' : 'added', route, pid: m.header.portid };
-      }
-      case 'link':
-        return { kind: 'link', index: m.index, up: m.header.type === RTM.RTM_DELLINK.value ? null : (m.flags & IFF.IFF_UP.value) !== 0 };
-      case 'address': {
-        const address = addressText(m);
-        return { kind: 'address', change: m.header.type === RTM.RTM_DELADDR.value ? 'deleted' : 'added', index: m.index, ...(address === null ? {} : { address }) };
-      }
-      case 'rule':
-        return { kind: 'rule', change: m.header.type === RTM.RTM_DELRULE.value ? 'deleted' : 'added' };
-      default:
-        return null;
     }
   }
 
@@ -692,21 +646,35 @@ export function toKernelRule(m: RuleMessage): KernelRule | null {
   };
 }
 
+/** What toKernelRoute reads of a route message: a RouteView (notifications) or a decoded RouteMessage (dumps). */
+export type RouteFields = Pick<RouteMessage, 'family' | 'routeType' | 'table' | 'destination' | 'gateway' | 'oif' | 'priority' | 'mtu' | 'protocol'>;
+
 /**
  * Unicast, unreachable, prohibit and blackhole routes outside the local table, in the
  * shared model; null for everything else (local, broadcast, multicast …).
  */
-export function toKernelRoute(m: RouteMessage): KernelRoute | null {
+export function toKernelRoute(m: RouteFields): KernelRoute | null {
   if (m.family !== AF_INET && m.family !== AF_INET6) return null;
   const type = TYPE_OF.get(m.routeType);
-  if (m.table === LOCAL || type === undefined || m.destination === null) return null;
+  if (m.table === LOCAL || type === undefined) return null;
+  // Each address is read once: a view formats it when asked.
+  const destination = m.destination;
+  if (destination === null) return null;
   const family: Family = m.family === AF_INET ? 'inet' : 'inet6';
+  let gateway: KernelRoute['gateway'] = null;
+  let index = 0;
+  // IPv6 reports refusing routes on lo: they have neither device nor gateway.
+  if (type === 'unicast') {
+    const address = m.gateway;
+    const oif = m.oif;
+    gateway = address !== null ? { address } : oif !== null ? { link: oif } : null;
+    index = oif ?? 0;
+  }
   const route: KernelRoute = {
     family,
-    destination: m.destination,
-    // IPv6 reports refusing routes on lo: they have neither device nor gateway.
-    gateway: type !== 'unicast' ? null : m.gateway !== null ? { address: m.gateway } : m.oif !== null ? { link: m.oif } : null,
-    index: type !== 'unicast' ? 0 : (m.oif ?? 0),
+    destination,
+    gateway,
+    index,
     scope: null,
     table: m.table,
     metric: effectiveMetric({ family, metric: m.priority }),
@@ -716,4 +684,67 @@ export function toKernelRoute(m: RouteMessage): KernelRoute | null {
   };
   if (type !== 'unicast') route.type = type;
   return route;
+}
+
+const ROUTE_MESSAGES = new Set<number>([RTM.RTM_NEWROUTE.value, RTM.RTM_DELROUTE.value, RTM.RTM_GETROUTE.value]);
+/** The view every route notification is read with (reused: each becomes a KernelRoute before the next is read). */
+const NOTIFIED = new RouteView();
+
+/**
+ * The events in one datagram from the listening socket, as the daemon turns them. Route
+ * messages, nearly all of the traffic, are read through a RouteView (no RouteMessage);
+ * links, addresses and rules are decoded in full. A message our own requests caused
+ * (nlmsg_pid is our request socket's `ownPort`) is framed and skipped unread: an install
+ * sends one back per route. A malformed message becomes a `malformed` event, and the rest
+ * of the datagram is still read when its framing allows. Returns how many were malformed.
+ */
+export function notificationEvents(bytes: Uint8Array, ownPort: number, onEvent: (event: KernelEvent) => void): number {
+  let malformed = 0;
+  let offset = 0;
+  while (offset < bytes.length) {
+    let length: number;
+    try {
+      length = frameAt(bytes, offset);
+    } catch (e) {
+      malformed++;
+      onEvent({ kind: 'malformed', error: (e as DecodeError).message });
+      break;
+    }
+    const portid = u32At(bytes, offset + NLMSG_PID);
+    if (portid !== ownPort) {
+      try {
+        const type = u16At(bytes, offset + NLMSG_TYPE);
+        let event: KernelEvent | null;
+        if (ROUTE_MESSAGES.has(type)) {
+          const route = toKernelRoute(NOTIFIED.read(bytes, offset, length, offset));
+          event = route === null ? null : { kind: 'route', change: type === RTM.RTM_DELROUTE.value ? 'deleted' : 'added', route, pid: portid };
+        } else {
+          event = eventOf(decodeMessage(bytes.subarray(offset, offset + length), offset));
+        }
+        if (event !== null) onEvent(event);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        malformed++;
+        onEvent({ kind: 'malformed', error: e.message });
+      }
+    }
+    offset += align(length, 4);
+  }
+  return malformed;
+}
+
+/** The event a link, address or rule notification is (route messages go through the view). */
+function eventOf(m: LinuxMessage): KernelEvent | null {
+  switch (m.kind) {
+    case 'link':
+      return { kind: 'link', index: m.index, up: m.header.type === RTM.RTM_DELLINK.value ? null : (m.flags & IFF.IFF_UP.value) !== 0 };
+    case 'address': {
+      const address = addressText(m);
+      return { kind: 'address', change: m.header.type === RTM.RTM_DELADDR.value ? 'deleted' : 'added', index: m.index, ...(address === null ? {} : { address }) };
+    }
+    case 'rule':
+      return { kind: 'rule', change: m.header.type === RTM.RTM_DELRULE.value ? 'deleted' : 'added' };
+    default:
+      return null;
+  }
 }

@@ -16,6 +16,7 @@ import {
 import { CAPTURED } from '../fixtures/linux/captured.js';
 import * as V from '../fixtures/linux/vectors.js';
 import { mulberry32 } from '../helpers/prng.js';
+import { mutator } from '../helpers/mutate.js';
 
 const INPUTS = 100_000;
 const SEED = 0x7e11a;
@@ -75,47 +76,8 @@ test(`fuzz: ${INPUTS} seeded inputs; only DecodeError escapes decode, walk never
   const pick = <T>(list: readonly T[]): T => list[int(list.length)] as T;
   const randomBytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256));
 
-  function mutate(source: Uint8Array): Uint8Array {
-    let b = source.slice();
-    const rounds = 1 + int(4);
-    for (let i = 0; i < rounds; i++) {
-      const at = b.length === 0 ? 0 : int(b.length);
-      switch (int(7)) {
-        case 0:
-          if (b.length > 0) b[at] = int(256);
-          break;
-        case 1:
-          if (b.length > 0) b[at] = pick([0, 1, 3, 4, 0x7f, 0x80, 0xff]);
-          break;
-        case 2:
-          b = b.slice(0, int(b.length + 1));
-          break;
-        case 3:
-          b = new Uint8Array([...b, ...randomBytes(1 + int(24))]);
-          break;
-        case 4: {
-          // A plausible small length where an nlmsg_len or rta_len might be.
-          const aligned = at & ~3;
-          if (aligned + 1 < b.length) {
-            const v = int(96);
-            b[aligned] = v;
-            b[aligned + 1] = 0;
-          }
-          break;
-        }
-        case 5:
-          b = new Uint8Array([...b, ...pick(corpus)]);
-          break;
-        case 6: {
-          const other = pick(corpus);
-          const cut = int(b.length + 1);
-          b = new Uint8Array([...b.subarray(0, cut), ...other.subarray(int(other.length + 1))]);
-          break;
-        }
-      }
-    }
-    return b;
-  }
+  // Damaged corpus messages (their own seeded stream).
+  const damaged = mutator(SEED + 1, corpus);
 
   /** A well-framed message of a known type with random attributes: reaches the body decoders. */
   function plausible(): Uint8Array {
@@ -137,7 +99,7 @@ test(`fuzz: ${INPUTS} seeded inputs; only DecodeError escapes decode, walk never
   let decoded = 0;
   for (let i = 0; i < INPUTS; i++) {
     const kind = i % 10;
-    const input = kind < 5 ? mutate(pick(corpus)) : kind < 8 ? plausible() : randomBytes(int(128));
+    const input = kind < 5 ? damaged.mutate() : kind < 8 ? plausible() : randomBytes(int(128));
     try {
       const count = check(input);
       // Guard bytes around the same input in a bigger buffer must change nothing: no read leaves the view.

@@ -5,12 +5,13 @@
  * (reference §1.11), after the length and version are checked; unknown types are
  * skipped, never fatal. Field offsets are XNU's, not the route(4) page's (§1.12).
  */
-import { ByteReader } from '../bytes.js';
+import { ByteReader, u16At } from '../bytes.js';
 import type { WalkResult } from '../codec.js';
 import { DecodeError } from '../../errors.js';
-import { RTF, RTM, RTM_VERSION, nameOf } from './constants.js';
-import { applyPrefix, formatIp, parseIp, type IpFamily } from '../../model/ip.js';
-import { decodeMask, decodeSockaddr, splitSockaddrs, type Mask, type RawSlot, type Sockaddr, type SlotName } from './sockaddr.js';
+import { RTM, RTM_VERSION, nameOf } from './constants.js';
+import type { IpFamily } from '../../model/ip.js';
+import { RMX, RouteView } from './route-view.js';
+import { decodeMask, decodeSockaddr, slotsOf, splitSockaddrs, type Mask, type RawSlot, type Sockaddr, type SlotName } from './sockaddr.js';
 
 export interface Addrs {
   dst?: Sockaddr;
@@ -137,7 +138,7 @@ export type DarwinMessage = RouteMessage | InterfaceMessage | AddressMessage | M
 
 type Parse = (r: ByteReader, common: MessageBase, layout: Layout) => DarwinMessage;
 
-interface Layout {
+export interface Layout {
   header: DarwinMessage['header'];
   /** sizeof the header: msglen must be at least this, and sockaddrs start here. */
   size: number;
@@ -151,19 +152,19 @@ interface Layout {
 const ipFamily = (sa: Sockaddr | undefined): IpFamily | null =>
   sa?.family === 'inet' || sa?.family === 'inet6' ? sa.family : null;
 
-function readMetrics(r: ByteReader, at: number): RouteMetrics {
+function readMetrics(v: RouteView): RouteMetrics {
   return {
-    locks: r.u32(at, 'rt_metrics'),
-    mtu: r.u32(at + 4, 'rt_metrics'),
-    hopcount: r.u32(at + 8, 'rt_metrics'),
-    expire: r.i32(at + 12, 'rmx_expire'),
-    recvpipe: r.u32(at + 16, 'rt_metrics'),
-    sendpipe: r.u32(at + 20, 'rt_metrics'),
-    ssthresh: r.u32(at + 24, 'rt_metrics'),
-    rtt: r.u32(at + 28, 'rt_metrics'),
-    rttvar: r.u32(at + 32, 'rt_metrics'),
-    pksent: r.u32(at + 36, 'rt_metrics'),
-    filler: [r.u32(at + 40, 'rt_metrics'), r.u32(at + 44, 'rt_metrics'), r.u32(at + 48, 'rt_metrics'), r.u32(at + 52, 'rt_metrics')],
+    locks: v.metric(RMX.locks),
+    mtu: v.metric(RMX.mtu),
+    hopcount: v.metric(RMX.hopcount),
+    expire: v.metric(RMX.expire),
+    recvpipe: v.metric(RMX.recvpipe),
+    sendpipe: v.metric(RMX.sendpipe),
+    ssthresh: v.metric(RMX.ssthresh),
+    rtt: v.metric(RMX.rtt),
+    rttvar: v.metric(RMX.rttvar),
+    pksent: v.metric(RMX.pksent),
+    filler: [v.metric(10), v.metric(11), v.metric(12), v.metric(13)],
   };
 }
 
@@ -183,71 +184,29 @@ function decodeAddrs(slots: Partial<Record<SlotName, RawSlot>>, maskFamily: (a: 
   return addrs;
 }
 
-/**
- * The route's CIDR: RTF_HOST or no netmask → host; an empty DST is the kernel's 0.0.0.0 (§3.3).
- * The address bytes come from the raw slot, so the text is formatted once, never parsed back.
- */
-function routeDestination(addrs: Addrs, slot: RawSlot | undefined, flags: number): string | null {
-  const dst = addrs.dst;
-  if (dst === undefined || slot === undefined) return null;
-  let family: IpFamily;
-  let bytes: Uint8Array;
-  // Where the address starts in `bytes`: sin_addr sits at 4 in a sockaddr_in, read in place.
-  let at = 0;
-  if (dst.family === 'inet') {
-    family = 'inet';
-    bytes = slot.bytes;
-    at = 4;
-  } else if (dst.family === 'inet6') {
-    family = 'inet6';
-    bytes = parseIp(dst.address).bytes;
-  } else if (dst.family === 'empty') {
-    family = 'inet';
-    bytes = ZERO_INET;
-  } else {
-    return null;
-  }
-  const max = family === 'inet' ? 32 : 128;
-  let prefix = max;
-  const mask = addrs.netmask;
-  if ((flags & RTF.RTF_HOST.value) === 0 && mask !== undefined) {
-    if (mask.family === 'empty') prefix = 0;
-    else if (mask.family === family) {
-      if (mask.prefix === null) return null;
-      prefix = mask.prefix;
-    } else return null;
-  }
-  if (family === 'inet') {
-    // IPv4, the common case: masked as a 32-bit number, no mask array.
-    // Bytes past a short sa_len read as zero, as the kernel fills them.
-    const value = ((((bytes[at] ?? 0) << 24) | ((bytes[at + 1] ?? 0) << 16) | ((bytes[at + 2] ?? 0) << 8) | (bytes[at + 3] ?? 0)) & (prefix === 0 ? 0 : -1 << (32 - prefix))) >>> 0;
-    return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}/${prefix}`;
-  }
-  return `${formatIp(family, applyPrefix(bytes, prefix))}/${prefix}`;
-}
-
-const ZERO_INET = new Uint8Array(4);
+/** The view the full decoder takes the destination from (reused: decoding is synchronous). */
+const VIEW = new RouteView();
 
 const routeMaskFamily = (a: Addrs): IpFamily | null => (a.dst?.family === 'empty' ? 'inet' : ipFamily(a.dst));
 
 const parseRoute: Parse = (r, common, layout) => {
-  const slots = splitSockaddrs(r.bytes, layout.size, common.addrBits, r.base);
-  const addrs = decodeAddrs(slots, routeMaskFamily);
+  const view = VIEW.read(r.buffer, r.start, layout);
+  const addrs = decodeAddrs(slotsOf(r.buffer, view.slots, r.base - r.start), routeMaskFamily);
   const header = layout.header as RouteMessage['header'];
-  const scope = (common.flags & RTF.RTF_IFSCOPE.value) !== 0 ? common.index : null;
-  const destination = routeDestination(addrs, slots.dst, common.flags);
+  const scope = view.scope;
+  const destination = view.destination;
   if (layout.header === 'rt_msghdr_ext') {
     return {
       ...common,
       addrs,
       kind: 'route',
       header,
-      pid: r.i32(20, 'rtm_pid'),
-      seq: r.i32(24, 'rtm_seq'),
-      errno: r.i32(28, 'rtm_errno'),
-      use: r.u32(32, 'rtm_use'),
-      inits: r.u32(36, 'rtm_inits'),
-      metrics: readMetrics(r, 40),
+      pid: view.pid,
+      seq: view.seq,
+      errno: view.errno,
+      use: view.use,
+      inits: view.inits,
+      metrics: readMetrics(view),
       reach: {
         refcnt: r.u32(96, 'ri_refcnt'),
         probes: r.u32(100, 'ri_probes'),
@@ -273,9 +232,9 @@ const parseRoute: Parse = (r, common, layout) => {
     addrs,
     kind: 'route',
     header,
-    use: r.u32(28, 'rtm_use'),
-    inits: r.u32(32, 'rtm_inits'),
-    metrics: readMetrics(r, 36),
+    use: view.use,
+    inits: view.inits,
+    metrics: readMetrics(view),
     destination,
     scope,
   };
@@ -283,10 +242,9 @@ const parseRoute: Parse = (r, common, layout) => {
     message.refcnt = r.i32(16, 'rtm_refcnt');
     message.parentFlags = r.u32(20, 'rtm_parentflags');
   } else {
-    // errno is at 24; golang/net reads 28 (rtm_use), a known bug (§1.12).
-    message.pid = r.i32(16, 'rtm_pid');
-    message.seq = r.i32(20, 'rtm_seq');
-    message.errno = r.i32(24, 'rtm_errno');
+    message.pid = view.pid;
+    message.seq = view.seq;
+    message.errno = view.errno;
   }
   return message;
 };
@@ -397,26 +355,39 @@ export const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
 ]);
 
 /**
- * Decodes the message at `offset`. Throws DecodeError (absolute offsets) when the bytes
- * are not a valid message; returns null for a well-formed message of a type this codec
- * does not know, which callers skip.
+ * Checks the header of the message at `offset`: the common header, msglen (at least 4, at
+ * least its layout's size, not past the end) and the version. Returns the layout of its
+ * type, or null for a type this codec does not know; throws DecodeError (absolute offsets)
+ * when malformed. decodeMessage and the backend's hot path both start here.
  */
-export function decodeMessage(bytes: Uint8Array, offset = 0): DarwinMessage | null {
-  const outer = new ByteReader(bytes);
+export function headerLayout(bytes: Uint8Array, offset: number): Layout | null {
   if (!Number.isInteger(offset) || offset < 0 || offset > bytes.length) throw new DecodeError(Math.max(0, offset), 'offset outside the buffer');
   const left = bytes.length - offset;
   if (left < 4) throw new DecodeError(offset, `${left} byte(s) left, a message header needs 4`);
-  const length = outer.u16(offset, 'msglen');
-  const version = outer.u8(offset + 2, 'version');
-  const type = outer.u8(offset + 3, 'type');
+  const length = u16At(bytes, offset);
+  const version = bytes[offset + 2] as number;
+  const type = bytes[offset + 3] as number;
   if (length < 4) throw new DecodeError(offset, `msglen ${length} is shorter than the 4-byte common header`);
   if (length > left) throw new DecodeError(offset, `msglen ${length} runs past the ${left} byte(s) left`);
   if (version !== RTM_VERSION.value) throw new DecodeError(offset + 2, `version ${version}, expected ${RTM_VERSION.value}`);
   const layout = LAYOUTS.get(type);
   if (layout === undefined) return null;
-  if (length < layout.size) {
-    throw new DecodeError(offset, `msglen ${length} is shorter than ${layout.header} (${layout.size} bytes)`);
-  }
+  if (length < layout.size) throw new DecodeError(offset, `msglen ${length} is shorter than ${layout.header} (${layout.size} bytes)`);
+  return layout;
+}
+
+/**
+ * Decodes the message at `offset`. Throws DecodeError (absolute offsets) when the bytes
+ * are not a valid message; returns null for a well-formed message of a type this codec
+ * does not know, which callers skip.
+ */
+export function decodeMessage(bytes: Uint8Array, offset = 0): DarwinMessage | null {
+  const layout = headerLayout(bytes, offset);
+  if (layout === null) return null;
+  const outer = new ByteReader(bytes);
+  const length = outer.u16(offset, 'msglen');
+  const version = outer.u8(offset + 2, 'version');
+  const type = outer.u8(offset + 3, 'type');
   const r = outer.sub(offset, length, 'message');
   const common: MessageBase = {
     type,
@@ -432,33 +403,75 @@ export function decodeMessage(bytes: Uint8Array, offset = 0): DarwinMessage | nu
 }
 
 /**
- * Walks back-to-back messages (one socket read, or a whole sysctl buffer), advancing by
- * msglen. A malformed message with a sane msglen is recorded and skipped; a msglen
- * that cannot be followed (under 4, or past the end) ends the walk. Never throws.
+ * Frames back-to-back messages (one socket read, or a whole sysctl buffer), advancing by
+ * msglen: `each` gets every message's offset, and a DecodeError it throws goes to
+ * `malformed` (the message is skipped); a msglen that cannot be followed (under 4, or past
+ * the end) ends the walk.
  */
-export function walk(input: Uint8Array): WalkResult<DarwinMessage> {
-  const result: WalkResult<DarwinMessage> = { messages: [], errors: [], unknown: 0 };
-  // A plain Uint8Array view of a Buffer: its subarrays (a sockaddr each) are much cheaper.
-  const bytes = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
-  const reader = new ByteReader(bytes);
+function frames(bytes: Uint8Array, each: (offset: number) => void, malformed: (error: DecodeError) => void): void {
   let pos = 0;
   while (pos < bytes.length) {
     const left = bytes.length - pos;
     if (left < 4) {
-      result.errors.push(new DecodeError(pos, `${left} trailing byte(s), too short for a message header`));
+      malformed(new DecodeError(pos, `${left} trailing byte(s), too short for a message header`));
       break;
     }
-    const length = reader.u16(pos, 'msglen');
+    const length = u16At(bytes, pos);
     try {
-      const message = decodeMessage(bytes, pos);
-      if (message === null) result.unknown++;
-      else result.messages.push({ offset: pos, message });
+      each(pos);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
-      result.errors.push(e);
+      malformed(e);
     }
     if (length < 4 || length > left) break;
     pos += length;
   }
+}
+
+/** A plain Uint8Array view of a Buffer: its subarrays (a sockaddr each) are much cheaper. */
+function plain(input: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
+}
+
+/** Walks back-to-back messages, decoding each in full. A malformed message with a sane msglen is recorded and skipped. Never throws. */
+export function walk(input: Uint8Array): WalkResult<DarwinMessage> {
+  const result: WalkResult<DarwinMessage> = { messages: [], errors: [], unknown: 0 };
+  const bytes = plain(input);
+  frames(
+    bytes,
+    (offset) => {
+      const message = decodeMessage(bytes, offset);
+      if (message === null) result.unknown++;
+      else result.messages.push({ offset, message });
+    },
+    (error) => result.errors.push(error),
+  );
   return result;
+}
+
+export interface ScanVisitor {
+  /** A route message, as `view` (reused for the next one: read what is needed before returning). */
+  route(view: RouteView): void;
+  /** Any other message of a known type, decoded in full. */
+  other(message: DarwinMessage): void;
+  malformed(error: DecodeError): void;
+}
+
+/**
+ * Walks like `walk`, for the backend's hot paths (notifications, table dumps): route
+ * messages are read through `view` rather than decoded into objects. Unknown types are
+ * skipped. Never throws.
+ */
+export function scan(input: Uint8Array, view: RouteView, visitor: ScanVisitor): void {
+  const bytes = plain(input);
+  frames(
+    bytes,
+    (offset) => {
+      const layout = headerLayout(bytes, offset);
+      if (layout === null) return;
+      if (layout.parse === parseRoute) visitor.route(view.read(bytes, offset, layout));
+      else visitor.other(decodeMessage(bytes, offset) as DarwinMessage);
+    },
+    (error) => visitor.malformed(error),
+  );
 }

@@ -30,6 +30,20 @@ const DESCRIPTIONS: Record<number, string> = {
 };
 
 export const routeFlagNames = (flags: number): string[] => bitNames(flags, RTF, 'RTF_');
+/** Each RTF_ bit's name without the prefix (undefined for bits without one), built once. */
+const ROUTE_FLAG_BY_BIT: ReadonlyArray<string | undefined> = Array.from({ length: 32 }, (_, bit) => routeFlagNames((2 ** bit) >>> 0).find((n) => !n.startsWith('0x')));
+
+/** routeFlagNames without the unknown bits (the backend's route flags), from a table. */
+export function namedRouteFlags(flags: number): string[] {
+  const names: string[] = [];
+  for (let bit = 0; bit < 32; bit++) {
+    if ((flags >>> bit) & 1) {
+      const name = ROUTE_FLAG_BY_BIT[bit];
+      if (name !== undefined) names.push(name);
+    }
+  }
+  return names;
+}
 export const interfaceFlagNames = (flags: number): string[] => bitNames(flags, IFF, 'IFF_');
 export const addressFlagNames = (flags: number): string[] => bitNames(flags, IFA, 'IFA_');
 const metricNames = (bits: number): string[] => bitNames(bits, RTV, 'RTV_').map((n) => n.toLowerCase());

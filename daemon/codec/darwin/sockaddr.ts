@@ -89,30 +89,64 @@ export interface RawSlot {
   bytes: Uint8Array;
 }
 
+/** Per slot (RTAX bit) in a slot table: the sockaddr's index in the message bytes (-1 when absent), its sa_len, its clamped size. */
+export const SLOT_AT = 0;
+export const SLOT_DECLARED = 1;
+export const SLOT_SIZE = 2;
+
+/** A table for slotTable: three numbers per RTAX slot. */
+export function newSlotTable(): Int32Array {
+  return new Int32Array(RTAX_NAMES.length * 3);
+}
+
 /**
- * Splits the sockaddr area of one message by the rtm_addrs bits, in bit order. Each takes
+ * Finds the sockaddrs of one message by the rtm_addrs bits, in bit order, into `table`
+ * (see SLOT_AT): the sockaddrs run from `start` to `end` in `message`. Each takes
  * ROUNDUP32(sa_len) bytes, clamped to the message end; with fewer than 4 bytes left a
  * flagged sockaddr is empty (golang's rule), and a kernel broadcast's last sockaddr may
  * be unpadded. Bits above RTA_BRD are ignored.
  */
-export function splitSockaddrs(message: Uint8Array, start: number, addrs: number, base = 0): Partial<Record<SlotName, RawSlot>> {
-  const slots: Partial<Record<SlotName, RawSlot>> = {};
+export function slotTable(message: Uint8Array, start: number, end: number, addrs: number, table: Int32Array): Int32Array {
   let pos = start;
-  const end = message.length;
   for (let bit = 0; bit < RTAX_NAMES.length; bit++) {
-    if ((addrs & (1 << bit)) === 0) continue;
-    const name = RTAX_NAMES[bit] as SlotName;
+    const at = bit * 3;
+    if ((addrs & (1 << bit)) === 0) {
+      table[at + SLOT_AT] = -1;
+      continue;
+    }
     const left = end - pos;
     if (left < 4) {
-      slots[name] = { offset: base + Math.min(pos, end), declared: 0, bytes: new Uint8Array(0) };
+      table[at + SLOT_AT] = Math.min(pos, end);
+      table[at + SLOT_DECLARED] = 0;
+      table[at + SLOT_SIZE] = 0;
       pos = end;
       continue;
     }
-    const declared = message[pos] ?? 0;
+    const declared = message[pos] as number;
+    table[at + SLOT_AT] = pos;
+    table[at + SLOT_DECLARED] = declared;
     // An empty slot keeps its 4 bytes so its (ignored) family byte can still be shown.
-    const size = declared === 0 ? 4 : Math.min(declared, left);
-    slots[name] = { offset: base + pos, declared, bytes: message.subarray(pos, pos + size) };
+    table[at + SLOT_SIZE] = declared === 0 ? 4 : Math.min(declared, left);
     pos += Math.min(roundup32(declared), left);
+  }
+  return table;
+}
+
+const SPLIT = newSlotTable();
+
+/** The sockaddrs of one message (from `start` to the end of `message`) as slots; `base` is where `message` starts in the walked buffer. */
+export function splitSockaddrs(message: Uint8Array, start: number, addrs: number, base = 0): Partial<Record<SlotName, RawSlot>> {
+  return slotsOf(message, slotTable(message, start, message.length, addrs, SPLIT), base);
+}
+
+/** A slot table's sockaddrs as slots; `base` turns an index in `bytes` into an offset in the walked buffer. */
+export function slotsOf(bytes: Uint8Array, table: Int32Array, base: number): Partial<Record<SlotName, RawSlot>> {
+  const slots: Partial<Record<SlotName, RawSlot>> = {};
+  for (let bit = 0; bit < RTAX_NAMES.length; bit++) {
+    const at = table[bit * 3 + SLOT_AT] as number;
+    if (at < 0) continue;
+    const size = table[bit * 3 + SLOT_SIZE] as number;
+    slots[RTAX_NAMES[bit] as SlotName] = { offset: base + at, declared: table[bit * 3 + SLOT_DECLARED] as number, bytes: bytes.subarray(at, at + size) };
   }
   return slots;
 }
@@ -129,6 +163,25 @@ function isKameScoped(addr: Uint8Array): boolean {
   const b1 = addr[1] ?? 0;
   if (b0 === 0xfe && (b1 & 0xc0) === 0x80) return true; // fe80::/10 link-local unicast
   return b0 === 0xff && ((b1 & 0x0f) === 0x1 || (b1 & 0x0f) === 0x2); // interface-/link-local multicast
+}
+
+/**
+ * The address of the sockaddr_in6 at `at` (`size` bytes of it present, the rest read as
+ * zero) into `into` (16 bytes), with a KAME scope embedded in bytes 2–3 moved out; returns
+ * the scope: sin6_scope_id, or the embedded one when that is 0.
+ */
+export function readInet6(bytes: Uint8Array, at: number, size: number, into: Uint8Array): number {
+  for (let i = 0; i < 16; i++) into[i] = 8 + i < size ? (bytes[at + 8 + i] as number) : 0;
+  let scope = 0;
+  // sin6_scope_id, host order (little-endian), at 24.
+  for (let i = 3; i >= 0; i--) scope = scope * 256 + (24 + i < size ? (bytes[at + 24 + i] as number) : 0);
+  if (isKameScoped(into)) {
+    const embedded = ((into[2] as number) << 8) | (into[3] as number);
+    if (scope === 0) scope = embedded;
+    into[2] = 0;
+    into[3] = 0;
+  }
+  return scope;
 }
 
 function hexColons(bytes: Uint8Array): string {
@@ -148,14 +201,8 @@ export function decodeSockaddr(slot: Pick<RawSlot, 'bytes' | 'declared'>): Socka
   }
   if (af === AF.AF_INET6.value) {
     const b = zeroFilled(bytes, 28);
-    const addr = b.slice(8, 24);
-    let scope = view(b).getUint32(24, true);
-    if (isKameScoped(addr)) {
-      const embedded = ((addr[2] ?? 0) << 8) | (addr[3] ?? 0);
-      if (scope === 0) scope = embedded;
-      addr[2] = 0;
-      addr[3] = 0;
-    }
+    const addr = new Uint8Array(16);
+    const scope = readInet6(bytes, 0, bytes.length, addr);
     return {
       family: 'inet6',
       length: declared,

@@ -4,7 +4,7 @@
  * header and body decoder; `walk` frames a datagram (or a hex dump of several) into
  * messages, and never throws.
  */
-import { ByteReader, align } from '../bytes.js';
+import { ByteReader, align, u32At } from '../bytes.js';
 import type { WalkResult } from '../codec.js';
 import { DecodeError } from '../../errors.js';
 import { ALIGN, LAYOUT, NLMSG, RTM, type StructLayout } from './constants.js';
@@ -117,6 +117,20 @@ function decodeAt(outer: ByteReader): LinuxMessage {
 }
 
 /**
+ * The nlmsg_len of the message at `offset` once it is known to frame it (at least a header,
+ * not past the end). DecodeError when it cannot: nothing after it can be framed either.
+ */
+export function frameAt(bytes: Uint8Array, offset: number): number {
+  const left = bytes.length - offset;
+  if (left < HDR_SIZE) throw new DecodeError(offset, `${left} trailing byte(s), too short for an nlmsghdr (${HDR_SIZE})`);
+  const length = u32At(bytes, offset);
+  if (length < HDR_SIZE || length > left) {
+    throw new DecodeError(offset, `nlmsg_len ${length} is ${length < HDR_SIZE ? `shorter than nlmsghdr (${HDR_SIZE})` : `past the end (${left} byte(s) left)`}`);
+  }
+  return length;
+}
+
+/**
  * Walks back-to-back messages. A message whose body is malformed is recorded and skipped
  * (its nlmsg_len still frames the next one); a bad nlmsg_len ends the walk, since nothing
  * after it can be framed. Unknown types are counted, not returned.
@@ -127,14 +141,11 @@ export function walk(bytes: Uint8Array): WalkResult<LinuxMessage> {
   // A plain Uint8Array view of a Buffer: views made from it later are cheaper.
   const whole = new ByteReader(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
   while (offset < bytes.length) {
-    const left = bytes.length - offset;
-    if (left < HDR_SIZE) {
-      result.errors.push(new DecodeError(offset, `${left} trailing byte(s), too short for an nlmsghdr (${HDR_SIZE})`));
-      break;
-    }
-    const length = whole.u32(offset);
-    if (length < HDR_SIZE || length > left) {
-      result.errors.push(new DecodeError(offset, `nlmsg_len ${length} is ${length < HDR_SIZE ? `shorter than nlmsghdr (${HDR_SIZE})` : `past the end (${left} byte(s) left)`}`));
+    let length: number;
+    try {
+      length = frameAt(bytes, offset);
+    } catch (e) {
+      result.errors.push(e as DecodeError);
       break;
     }
     try {

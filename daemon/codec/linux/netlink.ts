@@ -115,12 +115,17 @@ export function readAttributes(r: ByteReader, start: number, into?: Attributes):
   while (pos + RTATTR.size <= r.length) {
     const len = r.u16(pos + RTATTR.fields.rta_len.offset, 'rta_len');
     const type = r.u16(pos + RTATTR.fields.rta_type.offset, 'rta_type') & NLA_TYPE_MASK;
-    if (len < RTATTR.size) throw new DecodeError(r.base + pos, `rta_len ${len} is shorter than the rtattr header`);
-    if (pos + len > r.length) throw new DecodeError(r.base + pos, `rta_len ${len} runs past the end (${r.length - pos} byte(s) left)`);
+    checkRtattr(len, r.length - pos, r.base + pos);
     attrs.put(type, pos + RTATTR.size, len - RTATTR.size);
     pos += align(len, RTA_ALIGNTO);
   }
   return attrs;
+}
+
+/** An rtattr's length must cover its header and stay within the `left` bytes of its list; `at` is its absolute offset. */
+export function checkRtattr(len: number, left: number, at: number): void {
+  if (len < RTATTR.size) throw new DecodeError(at, `rta_len ${len} is shorter than the rtattr header`);
+  if (len > left) throw new DecodeError(at, `rta_len ${len} runs past the end (${left} byte(s) left)`);
 }
 
 function exactly(a: ByteReader, size: number, what: string): void {

@@ -3,28 +3,17 @@
  * Routes: struct rtmsg plus RTA_* attributes, decoded from RTM_NEWROUTE / RTM_DELROUTE /
  * RTM_GETROUTE and encoded into the requests the backend sends.
  */
-import { ByteReader, ByteWriter } from '../bytes.js';
+import { ByteWriter, type ByteReader } from '../bytes.js';
 import { hasHostBits, parseCidr, parseIp } from '../../model/ip.js';
 import { LAYOUT, RT_SCOPE, RT_TABLE, RTA, RTAX, RTM, RTN, RTPROT, TUNROUTE_RTPROT } from './constants.js';
 import { familyNumber } from './names.js';
-import {
-  Attributes,
-  attrAddress,
-  attrU32,
-  encodeMessage,
-  readAttributes,
-  u32Payload,
-  zeroAddress,
-  type NlHeader,
-  type OutAttribute,
-} from './netlink.js';
+import { encodeMessage, u32Payload, type NlHeader, type OutAttribute } from './netlink.js';
+import { RouteView } from './route-view.js';
 
 const RTMSG = LAYOUT.rtmsg;
 
-const SCRATCH = new Attributes(new ByteReader(new Uint8Array(0)));
-
-/** The metrics of every route without RTA_METRICS: one shared empty map (most notifications have none). */
-const NO_METRICS: ReadonlyMap<number, number> = new Map<number, number>();
+/** The view the full decoder reads each message with (reused: decoding is synchronous, and every field is copied out). */
+const VIEW = new RouteView();
 
 export interface RouteBody {
   family: number;
@@ -58,57 +47,36 @@ export interface RouteBody {
 }
 
 /**
- * Decodes one route message (`r` spans exactly nlmsg_len bytes): the rtmsg and attributes,
- * with the kind, header and type name the walk gives it, built as one object literal (route
- * notifications are what a busy table sends most).
+ * Decodes one route message in full (`r` spans exactly nlmsg_len bytes), for the printers,
+ * dumps and tests: every field of the view, with the kind, header and type name the walk
+ * gives it, built as one object literal. The backend's notification path reads the view.
  */
 export function decodeRouteMessage(r: ByteReader, header: NlHeader, typeName: string): RouteBody & { kind: 'route'; header: NlHeader; typeName: string } {
-  const at = LAYOUT.nlmsghdr.size;
-  const f = RTMSG.fields;
-  const family = r.u8(at + f.rtm_family.offset, 'rtm_family');
-  const dstLen = r.u8(at + f.rtm_dst_len.offset, 'rtm_dst_len');
-  const srcLen = r.u8(at + f.rtm_src_len.offset, 'rtm_src_len');
-  // One table reused for every route message: decoding is synchronous and the table never
-  // leaves this function (readers made from it are, but they hold their own offsets).
-  const attrs = readAttributes(r, at + RTMSG.size, SCRATCH);
-
-  const dst = attrAddress(attrs, RTA.RTA_DST.value, family, 'RTA_DST') ?? zeroAddress(family);
-  const src = attrAddress(attrs, RTA.RTA_SRC.value, family, 'RTA_SRC');
-  const mx = attrs.get(RTA.RTA_METRICS.value);
-  let metrics = NO_METRICS;
-  if (mx !== undefined) {
-    const found = new Map<number, number>();
-    for (const [type, a] of readAttributes(mx, 0)) {
-      // RTAX_CC_ALGO is a string; every other metric is a u32.
-      if (a.length === 4) found.set(type, a.u32(0, 'RTAX value'));
-    }
-    metrics = found;
-  }
-  const multipath = attrs.get(RTA.RTA_MULTIPATH.value);
+  const v = VIEW.read(r.buffer, r.start, r.length, r.base);
   return {
     kind: 'route',
     header,
     typeName,
-    family,
-    dstLen,
-    srcLen,
-    tos: r.u8(at + f.rtm_tos.offset, 'rtm_tos'),
-    table: attrU32(attrs, RTA.RTA_TABLE.value, 'RTA_TABLE') ?? r.u8(at + f.rtm_table.offset, 'rtm_table'),
-    protocol: r.u8(at + f.rtm_protocol.offset, 'rtm_protocol'),
-    scope: r.u8(at + f.rtm_scope.offset, 'rtm_scope'),
-    routeType: r.u8(at + f.rtm_type.offset, 'rtm_type'),
-    flags: r.u32(at + f.rtm_flags.offset, 'rtm_flags'),
-    destination: dst === null ? null : `${dst}/${dstLen}`,
-    source: src === null ? null : `${src}/${srcLen}`,
-    gateway: attrAddress(attrs, RTA.RTA_GATEWAY.value, family, 'RTA_GATEWAY'),
-    oif: attrU32(attrs, RTA.RTA_OIF.value, 'RTA_OIF'),
-    iif: attrU32(attrs, RTA.RTA_IIF.value, 'RTA_IIF'),
-    priority: attrU32(attrs, RTA.RTA_PRIORITY.value, 'RTA_PRIORITY'),
-    prefsrc: attrAddress(attrs, RTA.RTA_PREFSRC.value, family, 'RTA_PREFSRC'),
-    mtu: metrics.get(RTAX.RTAX_MTU.value) ?? null,
-    metrics,
-    mark: attrU32(attrs, RTA.RTA_MARK.value, 'RTA_MARK'),
-    multipath: multipath === undefined ? null : multipath.bytes.slice(),
+    family: v.family,
+    dstLen: v.dstLen,
+    srcLen: v.srcLen,
+    tos: v.tos,
+    table: v.table,
+    protocol: v.protocol,
+    scope: v.scope,
+    routeType: v.routeType,
+    flags: v.flags,
+    destination: v.destination,
+    source: v.source,
+    gateway: v.gateway,
+    oif: v.oif,
+    iif: v.iif,
+    priority: v.priority,
+    prefsrc: v.prefsrc,
+    mtu: v.mtu,
+    metrics: v.metrics(),
+    mark: v.mark,
+    multipath: v.multipath(),
   };
 }
 
