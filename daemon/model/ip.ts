@@ -13,10 +13,14 @@ export function formatIPv4(bytes: Uint8Array): string {
   return `${bytes[0] ?? 0}.${bytes[1] ?? 0}.${bytes[2] ?? 0}.${bytes[3] ?? 0}`;
 }
 
+/** The eight groups formatIPv6 works on (reused: formatting is synchronous). */
+const GROUPS = new Uint16Array(8);
+
 export function formatIPv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((bytes[i * 2] ?? 0) << 8) | (bytes[i * 2 + 1] ?? 0));
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+  // Called for every IPv6 route a codec reads: no arrays of strings, one pass to find the run.
+  const groups = GROUPS;
+  for (let i = 0; i < 8; i++) groups[i] = ((bytes[i * 2] ?? 0) << 8) | (bytes[i * 2 + 1] ?? 0);
+  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
     return `::ffff:${formatIPv4(bytes.subarray(12, 16))}`;
   }
   // RFC 5952: compress the first longest run of two or more zero groups.
@@ -35,9 +39,17 @@ export function formatIPv6(bytes: Uint8Array): string {
     }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) out += ':';
+    out += (groups[i] as number).toString(16);
+  }
+  return out;
 }
 
 export function formatIp(family: IpFamily, bytes: Uint8Array): string {
@@ -148,8 +160,16 @@ export function hasHostBits(bytes: Uint8Array, prefix: number): boolean {
 
 /** `bytes` with every bit past `prefix` cleared. */
 export function applyPrefix(bytes: Uint8Array, prefix: number): Uint8Array {
-  const mask = maskBytes(prefix, bytes.length);
-  return bytes.map((b, i) => b & (mask[i] ?? 0));
+  return clearHostBits(new Uint8Array(bytes), prefix);
+}
+
+/** Clears every bit of `bytes` past `prefix`, in place (no mask array); returns `bytes`. */
+export function clearHostBits(bytes: Uint8Array, prefix: number): Uint8Array {
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = prefix - i * 8;
+    if (keep < 8) bytes[i] = keep <= 0 ? 0 : (bytes[i] as number) & (0xff << (8 - keep));
+  }
+  return bytes;
 }
 
 /** Parses "addr/len" or a bare address (a host: /32 or /128). */

@@ -11,7 +11,7 @@
  * bytes reading as zero, as the kernel fills them.
  */
 import { u16At, u32At } from '../bytes.js';
-import { applyPrefix, formatIPv6, prefixOf } from '../../model/ip.js';
+import { clearHostBits, formatIPv6, prefixOf } from '../../model/ip.js';
 import { AF, RTF } from './constants.js';
 import type { Layout } from './decode.js';
 import { newSlotTable, readInet6, slotTable, SLOT_AT, SLOT_DECLARED, SLOT_SIZE } from './sockaddr.js';
@@ -157,15 +157,15 @@ export class RouteView {
       const value = bits >>> 0;
       return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}/${prefix}`;
     }
+    const scratch = this.scratch6;
     if (masked) {
-      const mask = new Uint8Array(16);
-      if (declared) for (let i = 0; i < 16; i++) mask[i] = this.byte(NETMASK, 8 + i);
-      const p = prefixOf(mask);
+      for (let i = 0; i < 16; i++) scratch[i] = declared ? this.byte(NETMASK, 8 + i) : 0;
+      const p = prefixOf(scratch);
       if (p === null) return null;
       prefix = p;
     }
-    readInet6(this.bytes, this.slots[DST + SLOT_AT] as number, this.slots[DST + SLOT_SIZE] as number, this.scratch6);
-    return `${formatIPv6(applyPrefix(this.scratch6, prefix))}/${prefix}`;
+    readInet6(this.bytes, this.slots[DST + SLOT_AT] as number, this.slots[DST + SLOT_SIZE] as number, scratch);
+    return `${formatIPv6(clearHostBits(scratch, prefix))}/${prefix}`;
   }
 
   /** The gateway's family (an AF_* number, SA_ABSENT, SA_EMPTY or SA_SHORT). */
