@@ -712,21 +712,21 @@ export function notificationEvents(bytes: Uint8Array, ownPort: number, onEvent: 
     }
     const portid = u32At(bytes, offset + NLMSG_PID);
     if (portid !== ownPort) {
+      let event: KernelEvent | null;
       try {
         const type = u16At(bytes, offset + NLMSG_TYPE);
-        let event: KernelEvent | null;
         if (ROUTE_MESSAGES.has(type)) {
           const route = toKernelRoute(NOTIFIED.read(bytes, offset, length, offset));
           event = route === null ? null : { kind: 'route', change: type === RTM.RTM_DELROUTE.value ? 'deleted' : 'added', route, pid: portid };
         } else {
           event = eventOf(decodeMessage(bytes.subarray(offset, offset + length), offset));
         }
-        if (event !== null) onEvent(event);
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         malformed++;
-        onEvent({ kind: 'malformed', error: e.message });
+        event = { kind: 'malformed', error: e.message };
       }
+      if (event !== null) onEvent(event);
     }
     offset += align(length, 4);
   }

@@ -404,11 +404,11 @@ export function decodeMessage(bytes: Uint8Array, offset = 0): DarwinMessage | nu
 
 /**
  * Frames back-to-back messages (one socket read, or a whole sysctl buffer), advancing by
- * msglen: `each` gets every message's offset, and a DecodeError it throws goes to
- * `malformed` (the message is skipped); a msglen that cannot be followed (under 4, or past
- * the end) ends the walk.
+ * msglen: `decode` reads the message at each offset (null: nothing to deliver), `deliver`
+ * gets what it read, and a DecodeError goes to `malformed` (the message is skipped). A
+ * msglen that cannot be followed (under 4, or past the end) ends the walk.
  */
-function frames(bytes: Uint8Array, each: (offset: number) => void, malformed: (error: DecodeError) => void): void {
+function frames<T>(bytes: Uint8Array, decode: (offset: number) => T | null, deliver: (value: T, offset: number) => void, malformed: (error: DecodeError) => void): void {
   let pos = 0;
   while (pos < bytes.length) {
     const left = bytes.length - pos;
@@ -417,12 +417,15 @@ function frames(bytes: Uint8Array, each: (offset: number) => void, malformed: (e
       break;
     }
     const length = u16At(bytes, pos);
+    let value: T | null = null;
     try {
-      each(pos);
+      value = decode(pos);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       malformed(e);
     }
+    // Outside the try: what the receiver throws is not a malformed message.
+    if (value !== null) deliver(value, pos);
     if (length < 4 || length > left) break;
     pos += length;
   }
@@ -442,8 +445,9 @@ export function walk(input: Uint8Array): WalkResult<DarwinMessage> {
     (offset) => {
       const message = decodeMessage(bytes, offset);
       if (message === null) result.unknown++;
-      else result.messages.push({ offset, message });
+      return message;
     },
+    (message, offset) => result.messages.push({ offset, message }),
     (error) => result.errors.push(error),
   );
   return result;
@@ -460,18 +464,18 @@ export interface ScanVisitor {
 /**
  * Walks like `walk`, for the backend's hot paths (notifications, table dumps): route
  * messages are read through `view` rather than decoded into objects. Unknown types are
- * skipped. Never throws.
+ * skipped. Throws only what the visitor throws.
  */
 export function scan(input: Uint8Array, view: RouteView, visitor: ScanVisitor): void {
   const bytes = plain(input);
-  frames(
+  frames<RouteView | DarwinMessage>(
     bytes,
     (offset) => {
       const layout = headerLayout(bytes, offset);
-      if (layout === null) return;
-      if (layout.parse === parseRoute) visitor.route(view.read(bytes, offset, layout));
-      else visitor.other(decodeMessage(bytes, offset) as DarwinMessage);
+      if (layout === null) return null;
+      return layout.parse === parseRoute ? view.read(bytes, offset, layout) : decodeMessage(bytes, offset);
     },
+    (read) => (read instanceof RouteView ? visitor.route(read) : visitor.other(read)),
     (error) => visitor.malformed(error),
   );
 }
