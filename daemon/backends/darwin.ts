@@ -310,16 +310,7 @@ function recordOf(v: RouteView, gatewayScope: number): RouteRecord {
     locks: v.metric(RMX.locks),
     inits: v.inits,
     // One literal (not built in a loop over METRIC_NAMES): a third of the notification path's time otherwise.
-    metrics: {
-      mtu: v.metric(RMX.mtu),
-      hopcount: v.metric(RMX.hopcount),
-      expire: v.metric(RMX.expire),
-      recvpipe: v.metric(RMX.recvpipe),
-      sendpipe: v.metric(RMX.sendpipe),
-      ssthresh: v.metric(RMX.ssthresh),
-      rtt: v.metric(RMX.rtt),
-      rttvar: v.metric(RMX.rttvar),
-    },
+    metrics: v.settableMetrics(),
     gatewayScope,
   };
   if (v.gatewayFamily === AF_LINK) record.gatewayLinkType = v.gatewayLinkType;

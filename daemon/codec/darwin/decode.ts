@@ -153,19 +153,12 @@ const ipFamily = (sa: Sockaddr | undefined): IpFamily | null =>
   sa?.family === 'inet' || sa?.family === 'inet6' ? sa.family : null;
 
 function readMetrics(v: RouteView): RouteMetrics {
-  return {
-    locks: v.metric(RMX.locks),
-    mtu: v.metric(RMX.mtu),
-    hopcount: v.metric(RMX.hopcount),
-    expire: v.metric(RMX.expire),
-    recvpipe: v.metric(RMX.recvpipe),
-    sendpipe: v.metric(RMX.sendpipe),
-    ssthresh: v.metric(RMX.ssthresh),
-    rtt: v.metric(RMX.rtt),
-    rttvar: v.metric(RMX.rttvar),
-    pksent: v.metric(RMX.pksent),
-    filler: [v.metric(10), v.metric(11), v.metric(12), v.metric(13)],
-  };
+  // The settable values, completed in place (a spread copied every field, per message).
+  const metrics = v.settableMetrics() as RouteMetrics;
+  metrics.locks = v.metric(RMX.locks);
+  metrics.pksent = v.metric(RMX.pksent);
+  metrics.filler = [v.metric(10), v.metric(11), v.metric(12), v.metric(13)];
+  return metrics;
 }
 
 /** Decodes the slots; masks go by `maskFamily(addrs)` so they never depend on their own family byte. */

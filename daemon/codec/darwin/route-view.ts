@@ -94,6 +94,20 @@ export class RouteView {
     return field === RMX.expire ? value | 0 : value;
   }
 
+  /** The rt_metrics values a route can be given (RTV_* bits), as a restore writes them back; one literal, read in place. */
+  settableMetrics(): { mtu: number; hopcount: number; expire: number; recvpipe: number; sendpipe: number; ssthresh: number; rtt: number; rttvar: number } {
+    return {
+      mtu: this.metric(RMX.mtu),
+      hopcount: this.metric(RMX.hopcount),
+      expire: this.metric(RMX.expire),
+      recvpipe: this.metric(RMX.recvpipe),
+      sendpipe: this.metric(RMX.sendpipe),
+      ssthresh: this.metric(RMX.ssthresh),
+      rtt: this.metric(RMX.rtt),
+      rttvar: this.metric(RMX.rttvar),
+    };
+  }
+
   /** The RTF_IFSCOPE interface index, null when the route is unscoped. */
   get scope(): number | null {
     return (this.flags & RTF_IFSCOPE) !== 0 ? this.index : null;
