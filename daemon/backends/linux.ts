@@ -694,8 +694,8 @@ const NOTIFIED = new RouteView();
  * The events in one datagram from the listening socket, as the daemon turns them. Route
  * messages, nearly all of the traffic, are read through a RouteView (no RouteMessage);
  * links, addresses and rules are decoded in full. A message our own requests caused
- * (nlmsg_pid is our request socket's `ownPort`) is framed and skipped unread: an install
- * sends one back per route. A malformed message becomes a `malformed` event, and the rest
+ * (nlmsg_pid is our request socket's `ownPort`; the socket's filter keeps most of them out)
+ * is framed and skipped unread. A malformed message becomes a `malformed` event, and the rest
  * of the datagram is still read when its framing allows. Returns how many were malformed.
  */
 export function notificationEvents(bytes: Uint8Array, ownPort: number, onEvent: (event: KernelEvent) => void): number {
