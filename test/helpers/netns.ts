@@ -4,7 +4,9 @@
  * pid, so a namespace left by a killed run is recognised and swept by the next one.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { processAlive } from '../../daemon/sandbox/world.js';
 
@@ -151,6 +153,22 @@ export async function withNetns<T>(label: string, fn: (ns: Netns) => Promise<T> 
 /** Path of a compiled probe script (test/live/probes/NAME.ts) for running inside a namespace. */
 export function probePath(name: string): string {
   return new URL(`../live/probes/${name}.js`, import.meta.url).pathname;
+}
+
+/**
+ * Runs a probe inside `ns` with a fresh private folder as its argument (for its journal and
+ * profile), removed afterwards, and returns the JSON lines it printed; a probe that fails
+ * fails the test with its stderr.
+ */
+export function runProbeWithFolder<T>(ns: Netns, name: string): T[] {
+  const dir = mkdtempSync(join(tmpdir(), `tunroute-${name}-`));
+  try {
+    const r = ns.exec('node', [probePath(name), dir]);
+    if (r.status !== 0) throw new Error(`probe ${name} exited ${r.status}: ${r.stderr}`);
+    return jsonLines<T>(r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Parses the JSON lines a probe printed. */

@@ -5,10 +5,7 @@
 // for). And a stop while a run is under way and another is due runs only the sweep after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { jsonLines, probePath, skipUnlessLinuxRoot, withNetns } from '../helpers/netns.js';
+import { runProbeWithFolder, skipUnlessLinuxRoot, withNetns } from '../helpers/netns.js';
 
 interface Observation {
   event: string;
@@ -23,28 +20,18 @@ interface Observation {
 test('the link\'s own kernel routes at up start no run; a stop cancels a run that is only due', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('linkup', (ns) => {
-    ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
-    ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
-    ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
-    ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
-    const dir = mkdtempSync(join(tmpdir(), 'tunroute-linkup-'));
-    try {
-      const r = ns.exec('node', [probePath('link-up-runs'), dir]);
-      assert.equal(r.status, 0, r.stderr);
-      const seen = jsonLines<Observation>(r.stdout);
-      const at = (event: string): Observation => seen.find((o) => o.event === event) ?? assert.fail(`no ${event} in ${r.stdout}`);
-      assert.equal(at('down').state, 'waiting');
-      const up = at('up');
-      assert.match(up.peerRoute ?? '', /^10\.10\.10\.1 dev tun0 proto kernel/, 'the kernel added the peer route at up');
-      assert.equal(up.routes, 2, 'both routes installed');
-      assert.equal(up.dumps, 1, 'the install run read the table once; the peer route started no second run');
-      assert.equal(at('foreign').dumps, 0, 'a foreign route elsewhere started no run');
-      const stopped = at('stopped');
-      assert.equal(stopped.clean, true);
-      assert.equal(stopped.dumps, 2, 'the run under way and the sweep read the table; the run that was due did not');
-      assert.equal(stopped.left, '');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    ns.addMachine({ tunnelUp: false });
+    const seen = runProbeWithFolder<Observation>(ns, 'link-up-runs');
+    const at = (event: string): Observation => seen.find((o) => o.event === event) ?? assert.fail(`no ${event} in ${JSON.stringify(seen)}`);
+    assert.equal(at('down').state, 'waiting');
+    const up = at('up');
+    assert.match(up.peerRoute ?? '', /^10\.10\.10\.1 dev tun0 proto kernel/, 'the kernel added the peer route at up');
+    assert.equal(up.routes, 2, 'both routes installed');
+    assert.equal(up.dumps, 1, 'the install run read the table once; the peer route started no second run');
+    assert.equal(at('foreign').dumps, 0, 'a foreign route elsewhere started no run');
+    const stopped = at('stopped');
+    assert.equal(stopped.clean, true);
+    assert.equal(stopped.dumps, 2, 'the run under way and the sweep read the table; the run that was due did not');
+    assert.equal(stopped.left, '');
   });
 });

@@ -6,10 +6,7 @@
 // none of ours is left; the journal goes only because the table is clean.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { jsonLines, probePath, skipUnlessLinuxRoot, withNetns } from '../helpers/netns.js';
+import { runProbeWithFolder, skipUnlessLinuxRoot, withNetns } from '../helpers/netns.js';
 
 interface Observation {
   installed: number;
@@ -25,32 +22,22 @@ interface Observation {
 test('the stop\'s removal by key never removes a foreign route at our key and leaves none of ours', async (t) => {
   if (skipUnlessLinuxRoot(t)) return;
   await withNetns('bykey', (ns) => {
-    ns.addVeth('veth0', 'veth1', '192.168.50.2/24');
-    ns.ip('route', 'add', 'default', 'via', '192.168.50.1', 'dev', 'veth0');
-    ns.ip('tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
-    ns.ip('addr', 'add', '10.10.10.2/32', 'peer', '10.10.10.1', 'dev', 'tun0');
+    ns.addMachine({ tunnelUp: false });
     ns.ip('-6', 'addr', 'add', 'fd00:10::2/128', 'dev', 'tun0', 'nodad');
     ns.ip('link', 'set', 'tun0', 'up');
-    const dir = mkdtempSync(join(tmpdir(), 'tunroute-bykey-'));
-    try {
-      const r = ns.exec('node', [probePath('sweep-by-key'), dir]);
-      assert.equal(r.status, 0, r.stderr);
-      const [o] = jsonLines<Observation>(r.stdout);
-      assert.ok(o, r.stdout);
-      // Five in main, and the source tables' (IPv4: the default, multicast and broadcast via tun0; IPv6: the default).
-      assert.equal(o.installed, 9);
-      assert.equal(o.taggedDeletes, o.installed, 'every route the last run left was removed by key, the replaced ones too (ESRCH)');
-      assert.equal(o.dumps, 1, 'one snapshot, after the removal: the sweep\'s');
-      assert.deepEqual(o.ours, [], 'none of ours is left');
-      assert.deepEqual(
-        o.foreign.map((l) => l.replace(/ pref medium$/, '')).sort(),
-        ['10.100.0.0/16 dev tun0 scope link metric 50 linkdown', '10.101.0.0/16 dev tun0 scope link linkdown', 'fd00:101::/48 dev tun0 metric 1024 linkdown'].sort(),
-        'the foreign routes are all still there',
-      );
-      assert.equal(o.clean, true, String(o.problem));
-      assert.equal(o.journal, null, 'the journal is gone with a clean table');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const [o] = runProbeWithFolder<Observation>(ns, 'sweep-by-key');
+    assert.ok(o, 'the probe printed its observation');
+    // Five in main, and the source tables' (IPv4: the default, multicast and broadcast via tun0; IPv6: the default).
+    assert.equal(o.installed, 9);
+    assert.equal(o.taggedDeletes, o.installed, 'every route the last run left was removed by key, the replaced ones too (ESRCH)');
+    assert.equal(o.dumps, 1, 'one snapshot, after the removal: the sweep\'s');
+    assert.deepEqual(o.ours, [], 'none of ours is left');
+    assert.deepEqual(
+      o.foreign.map((l) => l.replace(/ pref medium$/, '')).sort(),
+      ['10.100.0.0/16 dev tun0 scope link metric 50 linkdown', '10.101.0.0/16 dev tun0 scope link linkdown', 'fd00:101::/48 dev tun0 metric 1024 linkdown'].sort(),
+      'the foreign routes are all still there',
+    );
+    assert.equal(o.clean, true, String(o.problem));
+    assert.equal(o.journal, null, 'the journal is gone with a clean table');
   });
 });
