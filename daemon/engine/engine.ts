@@ -582,7 +582,9 @@ export class Engine {
           // (the tunnel address's host route, configd's scoped default): EEXIST there is normal and
           // the route is adopted. An excluded prefix only has to stay on the physical side; the
           // LAN's own route does that.
-          await this.ensureRoute(action.route, current, reason, action.kind !== 'add' || action.route.origin === 'exclude', freed.get(routeKey(action.route)));
+          const key = routeKeys[i] as string;
+          const waiting = this.ensureRoute(action.route, key, current, reason, action.kind !== 'add' || action.route.origin === 'exclude', freed.size > 0 ? freed.get(key) : undefined);
+          if (waiting) await waiting;
           if (action.route.origin === 'endpoint' || action.kind === 'demote-to-scoped') {
             await this.window.drain();
             if (!this.table.get(action.route)) unsafe.add(action.route.family);
@@ -775,24 +777,28 @@ export class Engine {
     this.writesInRun = 0;
   }
 
-  private async ensureRoute(route: Route, current: KernelRoute | undefined, reason: string, adopt: boolean, afterDemotion?: { quiet: boolean }): Promise<void> {
-    const key = routeKey(route);
+  /**
+   * `key`: routeKey(route), from the plan (built while the tunnel was down, not again per write).
+   * A promise only when the caller must wait (a full write window, a replacement): an install's
+   * 10,000 adds were 10,000 async calls, each a promise and an await in the run's loop.
+   */
+  private ensureRoute(route: Route, key: string, current: KernelRoute | undefined, reason: string, adopt: boolean, afterDemotion?: { quiet: boolean }): Promise<void> | undefined {
     if (current && this.backend.satisfies(current, route)) {
       this.installed.set(key, route);
-      return;
+      return undefined;
     }
     // Put back at once during this run, after its snapshot was read: the repair's own write
     // does it (an EEXIST there, or a failure, triggers another run).
-    if (!current && this.repairedInRun.has(key)) return;
+    if (!current && this.repairedInRun.has(key)) return undefined;
     const ours = current !== undefined && this.owns(current);
     if (current && !ours && adopt) {
       this.installed.set(key, route);
-      return;
+      return undefined;
     }
     // A route of ours that vanished is a repair (flap-guarded); one whose gateway or
     // interface must change (the physical gateway moved) is an update.
     const repair = !current && this.installed.has(key) && reason !== 'start' && reason !== 'reload';
-    if (repair && afterDemotion === undefined && !this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) return;
+    if (repair && afterDemotion === undefined && !this.allowRepair(key, 'another agent keeps removing or replacing this route', route)) return undefined;
     if (current) {
       // Our key is taken by something else. Ours (an old gateway) is replaced; a foreign route is
       // never deleted here: a destination-only delete is how other tools removed users' default routes.
@@ -800,21 +806,31 @@ export class Engine {
         if (current.tagged) this.reportForeign(`route|${this.backend.keyOf(current)}`, { destination: route.destination, scope: route.scope, gateway: gatewayOrNone(current.gateway), interface: this.interfaceName(current.index), index: current.index });
         else this.log.warn({ destination: route.destination, scope: route.scope, gateway: gatewayOrNone(current.gateway), interface: this.interfaceName(current.index), index: current.index }, 'a foreign route holds our destination; leaving it');
         if (!adopt) this.failures.push(`${route.destination} held by a foreign route`);
-        return;
+        return undefined;
       }
-      await this.window.drain();
-      await this.write('remove-outdated', current, () => this.backend.deleteRoute(current));
-      this.table.forget(current);
-      if (await this.write('update', route, () => this.backend.addRoute(route))) {
-        this.installed.set(key, route);
-        this.keepWritten(route);
-        this.changes++;
-      } else {
-        this.failures.push(`${route.destination} not updated`);
-      }
-      return;
+      return this.replaceRoute(route, key, current);
     }
-    if (this.window.full) await this.windowRoom();
+    if (this.window.full) return this.windowRoom().then(() => this.submitAdd(route, key, repair, adopt, afterDemotion));
+    this.submitAdd(route, key, repair, adopt, afterDemotion);
+    return undefined;
+  }
+
+  /** Ours at the key, but outdated (an old gateway or interface): deleted, then the route added. */
+  private async replaceRoute(route: Route, key: string, current: KernelRoute): Promise<void> {
+    await this.window.drain();
+    await this.write('remove-outdated', current, () => this.backend.deleteRoute(current));
+    this.table.forget(current);
+    if (await this.write('update', route, () => this.backend.addRoute(route))) {
+      this.installed.set(key, route);
+      this.keepWritten(route);
+      this.changes++;
+    } else {
+      this.failures.push(`${route.destination} not updated`);
+    }
+  }
+
+  /** A new add (or a repair's `restore`) in a window slot the caller made room for. */
+  private submitAdd(route: Route, key: string, repair: boolean, adopt: boolean, afterDemotion: { quiet: boolean } | undefined): void {
     this.submit(
       repair ? 'restore' : 'add',
       route,
@@ -900,9 +916,7 @@ export class Engine {
    * 10,000 new routes up again: 30 ms).
    */
   private keepWritten(route: Route): void {
-    const written: KernelRoute = { ...route, tagged: true };
-    this.table.add(written);
-    this.table.keep(written);
+    this.table.addKept({ ...route, tagged: true });
   }
 
   /** Waits until the write window has room (callers check `window.full` first: no promise while it has). */
@@ -921,11 +935,12 @@ export class Engine {
 
   /** Logs a write's outcome (null: done); true when it was done. An error that is not the kernel's is thrown. */
   private outcome(action: string, route: Route | KernelRoute | null, error: unknown, extra: Record<string, unknown>, level: 'info' | 'debug'): boolean {
-    const fields = (): Record<string, unknown> => (route ? this.describe(route) : {});
+    // The common case first, and without a closure: a bulk install answers 10,000 of these.
     if (error === null) {
-      if (this.log.isLevelEnabled(level)) this.log[level]({ action, ...fields(), ...extra, result: 'ok' }, `route ${action}`);
+      if (this.log.isLevelEnabled(level)) this.log[level]({ action, ...(route ? this.describe(route) : {}), ...extra, result: 'ok' }, `route ${action}`);
       return true;
     }
+    const fields = (): Record<string, unknown> => (route ? this.describe(route) : {});
     if (isSystemError(error) && error.code === 'ENOBUFS') {
       // The request socket overflowed: the kernel may have applied this write or not. Only a
       // fresh snapshot knows, so another run (or sweep pass) follows instead of a failure.

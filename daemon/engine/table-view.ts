@@ -56,7 +56,7 @@ export class TableView {
   private readonly slots: DestinationSlots;
   private readonly byDestination: Slot[];
   /** Per slot: its single route was kept by this run. Routes sharing a slot are marked in `keptShared`. */
-  private readonly kept: Uint8Array;
+  private kept: Uint8Array;
   private readonly keptShared = new Set<KernelRoute>();
   private readonly sameKey: (kernel: KernelRoute, route: Route | KernelRoute) => boolean;
   private taggedCount = 0;
@@ -132,6 +132,31 @@ export class TableView {
     else if (slot === route || (Array.isArray(slot) && slot.includes(route))) this.keptShared.add(route);
     else return;
     if (route.tagged) this.keptCount++;
+  }
+
+  /**
+   * `add` then `keep`, for a route this run just wrote: one slot lookup instead of four, and
+   * a byte mark rather than a shared-set entry when its destination is new to the view (an
+   * install's every route: the marks grow to fit).
+   */
+  addKept(route: KernelRoute): void {
+    const n = this.slots.number(route.destination);
+    if (this.byDestination[n] !== undefined) {
+      this.add(route);
+      this.keep(route);
+      return;
+    }
+    if (n >= this.kept.length) {
+      const grown = new Uint8Array(Math.max(n + 1, 2 * this.kept.length, 64));
+      grown.set(this.kept);
+      this.kept = grown;
+    }
+    this.byDestination[n] = route;
+    this.kept[n] = 1;
+    if (route.tagged) {
+      this.taggedCount++;
+      this.keptCount++;
+    }
   }
 
   isKept(route: KernelRoute): boolean {

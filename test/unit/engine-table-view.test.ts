@@ -61,6 +61,30 @@ test('kept marks survive a destination gaining and losing a second route', () =>
   assert.equal(view.isKept(a2), false);
 });
 
+test('a written route added kept: new destinations past the view\'s marks, and beside a route already there', () => {
+  const physical = route('0.0.0.0/0', 0, false);
+  const view = new TableView([physical], sameKey);
+  // An install's routes: destinations the view has never seen, many more than its marks.
+  const written = Array.from({ length: 300 }, (_, i) => route(`10.${i >> 8}.${i & 255}.0/24`, 1));
+  for (const w of written) view.addKept(w);
+  assert.equal(view.everyTaggedKept(), true);
+  assert.ok(written.every((w) => view.isKept(w) && view.get(w) === w));
+  assert.equal(view.isKept(physical), false, 'the marks grew without marking the routes before them');
+  // Beside another route to its destination: kept in the shared marks, the other one not.
+  const other = route('10.0.5.0/24', 7);
+  view.add(other);
+  const beside = route('10.0.5.0/24', 9);
+  view.addKept(beside);
+  assert.equal(view.isKept(beside), true);
+  assert.equal(view.isKept(other), false);
+  assert.equal(view.everyTaggedKept(), false, 'the route added without keeping is not kept');
+  // Forgotten, a written route takes its mark with it.
+  view.forget(written[0] as KernelRoute);
+  assert.equal(view.isKept(written[0] as KernelRoute), false);
+  view.add(written[0] as KernelRoute);
+  assert.equal(view.isKept(written[0] as KernelRoute), false, 'back in the view, not kept');
+});
+
 test('destination numbers are shared by successive views and start over when far larger than the table', () => {
   const slots = new DestinationSlots();
   const first = new TableView([route('10.0.0.0/8', 1), route('10.1.0.0/16', 1)], sameKey, slots);
