@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --expose-gc
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * @module cli
  * The `tunroute` command: picks the subcommand and maps outcomes to exit statuses.

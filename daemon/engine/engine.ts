@@ -511,11 +511,7 @@ export class Engine {
     const before = this.lastPlan;
     const plan = this.desire(deriveFacts(snap, tunnel, this.policy.os, this.journal.moved));
     // A new plan: the backend may encode its adds now, so the writes at up time only send them.
-    if (plan === before) return;
-    if (this.backend.prepare) this.backend.prepare(plan.desired.actions.flatMap((a) => (a.kind === 'add' || a.kind === 'ensure' || a.kind === 'demote-to-scoped' ? [a.route] : [])));
-    // The planning's garbage goes now, while nobody waits: left to V8, a full collection of it
-    // fell inside the install at up time or the removal after it (service/node-flags.ts).
-    (globalThis as { gc?: () => void }).gc?.();
+    if (plan !== before && this.backend.prepare) this.backend.prepare(plan.desired.actions.flatMap((a) => (a.kind === 'add' || a.kind === 'ensure' || a.kind === 'demote-to-scoped' ? [a.route] : [])));
   }
 
   /** Hands the publication (if any) to the system's table owner and notes which routes it should build. */

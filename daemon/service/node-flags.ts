@@ -12,14 +12,8 @@
  * each, 8 MB. Measured (README, "Idle RSS"): 4–8 MB less idle RSS, 3–12% more CPU per
  * foreign event in a storm. Smaller caps (1 or 2 MB) save 4–5 MB more but promote so much of
  * a storm's short-lived data that the heap is still growing in the storm's second half.
- *
- * `--expose-gc`: the engine collects the garbage of a plan made while the tunnel is down
- * (engine `planAhead`: ~25 MB at 10,000 routes) before it reports `waiting`, when nobody
- * waits for it. Left to V8, that full collection landed inside "tunnel up → installed" or
- * inside the SIGTERM removal (5–10 ms there). Without the flag (tests, other launchers) it
- * is skipped and V8 collects when it would.
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--expose-gc'];
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
 /** node's arguments that run `tunroute` with `args` the way the bin, the unit and the plist do. */
 export function daemonArgs(cli: string, args: readonly string[]): string[] {
