@@ -67,6 +67,8 @@ interface Pending {
   deadline: number;
   /** A dump's messages so far; null until the first (a write's only reply is its ack). */
   collected: LinuxMessage[] | null;
+  /** A dump request: the kernel runs it on the socket until its NLMSG_DONE. */
+  dump?: true;
 }
 
 export interface LinuxBackendOptions {
@@ -99,6 +101,12 @@ export class LinuxBackend implements Backend {
   /** Per batch sent, by the seq of its last request (the one that asks for the ack): the seqs before it. */
   private readonly batches = new Map<number, number[]>();
   private snapshots: Promise<void> = Promise.resolve();
+  /**
+   * A dump whose reply we gave up on (overflow, timeout) while the kernel may still be
+   * running it: netlink_dump_start refuses another dump on the socket until it ends (EBUSY,
+   * an answer that an overflowed socket may drop too), so the next dump waits for its end.
+   */
+  private abandonedDump: { seq: number; ended: Promise<void>; end: () => void } | null = null;
   private timeout: NodeJS.Timeout | null = null;
   private malformed = 0;
   private overflows = 0;
@@ -170,7 +178,7 @@ export class LinuxBackend implements Backend {
       return;
     }
     const seq = this.nextSeq();
-    this.pending.set(seq, { done, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: null });
+    this.pending.set(seq, dump ? { done, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: null, dump: true } : { done, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: null });
     this.armTimeout();
     const bytes = encode(seq);
     if (dump) {
@@ -251,6 +259,7 @@ export class LinuxBackend implements Backend {
         if (p.deadline > now) break;
         this.pending.delete(seq);
         this.batches.delete(seq);
+        if (p.dump) this.abandonDump(seq);
         p.done(systemError(110, 'ETIMEDOUT', 'netlink', `no reply to request ${seq} within ${REQUEST_TIMEOUT_MS} ms`), NO_MESSAGES);
       }
       this.armTimeout();
@@ -279,6 +288,7 @@ export class LinuxBackend implements Backend {
     const length = bytes.u32(start + HDR.fields.nlmsg_len.offset);
     if (length !== end - start || bytes.u16(start + HDR.fields.nlmsg_type.offset) !== NLMSG_ERROR || bytes.u32(start + ACK_ERROR_AT) !== 0) return false;
     const seq = bytes.u32(start + HDR.fields.nlmsg_seq.offset);
+    if (this.abandonedDump?.seq === seq) this.endAbandonedDump();
     const p = this.pending.get(seq);
     if (p) {
       this.endBatch(seq);
@@ -308,6 +318,7 @@ export class LinuxBackend implements Backend {
     const result = linuxCodec.walk(bytes);
     this.malformed += result.errors.length;
     for (const { offset, message } of result.messages) {
+      if (this.abandonedDump?.seq === message.header.seq && (message.kind === 'error' || message.kind === 'done')) this.endAbandonedDump();
       const p = this.pending.get(message.header.seq);
       if (!p) continue;
       if (message.kind === 'error' || message.kind === 'done') {
@@ -341,6 +352,8 @@ export class LinuxBackend implements Backend {
     this.outboxSeqs = [];
     this.outboxBytes = 0;
     this.failSent(error);
+    // Closed: nothing more is read, so no end will be seen.
+    this.endAbandonedDump();
   }
 
   /** The requests the kernel was sent fail with `error`; those still queued are sent as usual. */
@@ -350,13 +363,34 @@ export class LinuxBackend implements Backend {
     for (const [seq, p] of this.pending) {
       if (queued.has(seq)) continue;
       this.pending.delete(seq);
+      if (p.dump) this.abandonDump(seq);
       p.done(error, NO_MESSAGES);
     }
     this.idleTimeout();
   }
 
-  private dump(object: DumpObject): Promise<LinuxMessage[]> {
+  private async dump(object: DumpObject): Promise<LinuxMessage[]> {
+    const abandoned = this.abandonedDump;
+    if (abandoned !== null) {
+      // Its remaining parts arrive as we read (they end nothing of ours); bounded in case they never do.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([abandoned.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, REQUEST_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      if (this.abandonedDump === abandoned) this.abandonedDump = null;
+    }
     return this.request((seq) => encodeDump(object, 'unspec', seq, REQUEST_FLAGS.dump), true);
+  }
+
+  private abandonDump(seq: number): void {
+    this.endAbandonedDump();
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    this.abandonedDump = { seq, ended, end };
+  }
+
+  private endAbandonedDump(): void {
+    this.abandonedDump?.end();
+    this.abandonedDump = null;
   }
 
   // ---- notifications -----------------------------------------------------------------

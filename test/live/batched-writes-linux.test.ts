@@ -78,3 +78,19 @@ test('the kernel keeps the echoes of our own writes from the listening socket; o
     assert.deepEqual(echo.events, ['added 10.63.1.1/32']);
   });
 });
+
+test('a request-socket overflow in the middle of a dump: the snapshot reads the table again once the kernel has ended the lost dump', async (t) => {
+  if (skipUnlessLinuxRoot(t)) return;
+  await withNetns('dover', (ns) => {
+    ns.addVeth('veth0', 'veth1', '10.59.0.1/24');
+    const n = 2000;
+    const r = ns.exec('node', [probePath('batched-writes'), 'dump-overflow', 'veth0', String(n)]);
+    assert.equal(r.status, 0, r.stderr);
+    const o = jsonLines<{ event: string; routes?: number; error?: string; lost?: number; ms?: number }>(r.stdout).find((x) => x.event === 'dump-overflow');
+    assert.ok(o, r.stdout);
+    assert.ok((o.lost ?? 0) > 0, `the writes' answers overflowed the socket: ${JSON.stringify(o)}`);
+    // A second dump while the kernel still runs the first is refused (EBUSY, netlink_dump_start).
+    assert.equal(o.error, undefined, `the snapshot failed: ${JSON.stringify(o)}`);
+    assert.equal(o.routes, n, 'the snapshot holds every route');
+  });
+});

@@ -13,6 +13,10 @@
  *                                           socket too small for the answers (every other
  *                                           route is there already: N/2 EEXIST errors),
  *                                           then more
+ *   node batched-writes.js dump-overflow DEV N  reads a table of N routes while, in the same
+ *                                           turn, writes whose errors overflow the request
+ *                                           socket go out: the dump's reply is lost
+ *                                           mid-dump, and the snapshot reads it again
  */
 import { spawnSync } from 'node:child_process';
 import { loadNative, type NativeBinding, type NativeRouteSocketConstructor } from '../../../native/index.js';
@@ -27,6 +31,8 @@ const real = loadNative();
 const sends: Array<{ bytes: number; messages: number }> = [];
 /** Datagrams delivered to the listening socket (the one joined to groups). */
 let heard = 0;
+/** Called after each send() on the request socket, with its bytes. */
+let afterSend: ((bytes: Uint8Array) => void) | null = null;
 const Counting = class extends (real.RouteSocket as unknown as new (...args: unknown[]) => { send(bytes: Uint8Array): number }) {
   constructor(...args: unknown[]) {
     const [listener, ...rest] = args as [(bytes: Buffer, datagrams: Uint32Array) => void, ...unknown[]];
@@ -41,7 +47,9 @@ const Counting = class extends (real.RouteSocket as unknown as new (...args: unk
     let messages = 0;
     for (let offset = 0; offset + 16 <= bytes.length; offset += (Buffer.from(bytes.buffer, bytes.byteOffset + offset, 4).readUInt32LE(0) + 3) & ~3) messages++;
     sends.push({ bytes: bytes.length, messages });
-    return super.send(bytes);
+    const sent = super.send(bytes);
+    afterSend?.(bytes);
+    return sent;
   }
 };
 const native: NativeBinding = { ...real, RouteSocket: Counting as unknown as NativeRouteSocketConstructor };
@@ -117,6 +125,30 @@ if (scenario === 'outcomes' || scenario === 'prepared') {
   const more = Array.from({ length: 4 }, (_, i) => route(`10.62.0.${i + 1}/32`));
   print({ event: 'after', outcomes: await submitAll(backend, 'add', more) });
   print({ event: 'table', ...(await devRoutes(backend)) });
+  backend.close();
+} else if (scenario === 'dump-overflow') {
+  const n = Number(arg);
+  const backend = new LinuxBackend({ native, requestBufferSize: 4096 });
+  await backend.open(() => {});
+  const destinations = Array.from({ length: n }, (_, i) => `10.64.${i >> 8}.${i & 255}/32`);
+  const r = spawnSync('ip', ['-batch', '-'], { input: destinations.map((d) => `route add ${d} dev ${dev}`).join('\n') + '\n', encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  // The route dump needs several parts; the first is queued as it starts and fills the small
+  // buffer, so the adds' EEXIST answers overflow it while the kernel's dump is still running.
+  const started = performance.now();
+  const writes = new Promise<string[][]>((resolve) => {
+    afterSend = (bytes) => {
+      if (bytes.length < 16 || Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt16LE(4) !== 26) return;
+      afterSend = null;
+      void submitAll(backend, 'add', destinations.slice(0, 200).map(route)).then(resolve);
+    };
+  });
+  const snapshot = backend.snapshot().then(
+    (s) => ({ routes: s.routes.filter((x) => x.index === index && x.destination.startsWith('10.64.')).length }),
+    (e: Error & { code?: string }) => ({ error: e.code ?? e.message }),
+  );
+  const [read, outcomes] = await Promise.all([snapshot, writes]);
+  print({ event: 'dump-overflow', ...read, lost: outcomes.flat().filter((o) => o === 'ENOBUFS').length, ms: Math.round(performance.now() - started) });
   backend.close();
 } else {
   throw new Error(`unknown scenario ${scenario}`);
