@@ -68,7 +68,7 @@ interface Pending {
   /** A dump's messages so far; null until the first (a write's only reply is its ack). */
   collected: LinuxMessage[] | null;
   /** A dump request: the kernel runs it on the socket until its NLMSG_DONE. */
-  dump?: true;
+  dump: boolean;
 }
 
 export interface LinuxBackendOptions {
@@ -178,7 +178,7 @@ export class LinuxBackend implements Backend {
       return;
     }
     const seq = this.nextSeq();
-    this.pending.set(seq, dump ? { done, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: null, dump: true } : { done, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: null });
+    this.pending.set(seq, { done, deadline: performance.now() + REQUEST_TIMEOUT_MS, collected: null, dump });
     this.armTimeout();
     const bytes = encode(seq);
     if (dump) {
@@ -287,15 +287,21 @@ export class LinuxBackend implements Backend {
     if (end - start < ACK_ERROR_AT + 4) return false;
     const length = bytes.u32(start + HDR.fields.nlmsg_len.offset);
     if (length !== end - start || bytes.u16(start + HDR.fields.nlmsg_type.offset) !== NLMSG_ERROR || bytes.u32(start + ACK_ERROR_AT) !== 0) return false;
-    const seq = bytes.u32(start + HDR.fields.nlmsg_seq.offset);
+    this.answered(bytes.u32(start + HDR.fields.nlmsg_seq.offset), null);
+    return true;
+  }
+
+  /**
+   * The kernel's last word on request `seq` (its ack, its error, a dump's end): the request
+   * ends with `error` or what it collected, after the requests of its batch (`endBatch`).
+   */
+  private answered(seq: number, error: Error | null): void {
     if (this.abandonedDump?.seq === seq) this.endAbandonedDump();
     const p = this.pending.get(seq);
-    if (p) {
-      this.endBatch(seq);
-      this.pending.delete(seq);
-      p.done(null, p.collected ?? NO_MESSAGES);
-    }
-    return true;
+    if (p === undefined) return;
+    this.endBatch(seq);
+    this.pending.delete(seq);
+    p.done(error, error === null ? (p.collected ?? NO_MESSAGES) : NO_MESSAGES);
   }
 
   /**
@@ -318,21 +324,15 @@ export class LinuxBackend implements Backend {
     const result = linuxCodec.walk(bytes);
     this.malformed += result.errors.length;
     for (const { offset, message } of result.messages) {
-      if (this.abandonedDump?.seq === message.header.seq && (message.kind === 'error' || message.kind === 'done')) this.endAbandonedDump();
+      if (message.kind === 'error' || message.kind === 'done') {
+        this.answered(message.header.seq, message.kind === 'error' && message.errno !== 0 ? systemError(message.errno, message.code ?? `errno ${message.errno}`, 'netlink', message.extMessage ?? message.requestTypeName) : null);
+        continue;
+      }
+      // A dump's part.
       const p = this.pending.get(message.header.seq);
       if (!p) continue;
-      if (message.kind === 'error' || message.kind === 'done') {
-        this.endBatch(message.header.seq);
-        this.pending.delete(message.header.seq);
-        if (message.kind === 'error' && message.errno !== 0) {
-          p.done(systemError(message.errno, message.code ?? `errno ${message.errno}`, 'netlink', message.extMessage ?? message.requestTypeName), NO_MESSAGES);
-        } else {
-          p.done(null, p.collected ?? NO_MESSAGES);
-        }
-      } else {
-        if (message.kind === 'route') this.raw.set(message, bytes.subarray(offset, offset + message.header.length));
-        (p.collected ??= []).push(message);
-      }
+      if (message.kind === 'route') this.raw.set(message, bytes.subarray(offset, offset + message.header.length));
+      (p.collected ??= []).push(message);
     }
   }
 

@@ -677,7 +677,7 @@ export class Engine {
       const w = wanted.get(this.backend.keyOf(k));
       if (!(w && this.backend.satisfies(k, w))) stale.push(k);
     }
-    const standIn = (k: KernelRoute): boolean => toRestore.some((m) => m.destination === k.destination && m.index === k.index);
+    const standIn = (k: KernelRoute): boolean => standsInFor(k, toRestore);
     const removeStale = async (routes: KernelRoute[]): Promise<void> => {
       for (const route of routes) {
         if (this.stopRequested) break;
@@ -1117,18 +1117,18 @@ export class Engine {
       if (key === undefined) keys.set(r, (key = this.backend.keyOf(r)));
       return key;
     };
-    // owns(), with the key built once.
-    const mine = (r: KernelRoute): boolean => (allTagged ? r.tagged : r.tagged && this.journal.ownsRoute(keyOf(r)));
+    // owns(), with the key built once (and only for tagged routes).
+    const mine = (r: KernelRoute): boolean => (allTagged ? r.tagged : r.tagged && this.owns(r, keyOf(r)));
     for (const r of snap.routes) if (r.tagged && !mine(r)) this.reportForeign(`route|${keyOf(r)}`, { destination: r.destination, gateway: r.gateway, index: r.index });
     // A tagged route on a moved route's interface, to its destination, is the copy that stood
     // in for it (macOS: the scoped default; Linux: the higher-metric default). Decided before
     // anything is restored (restoring empties the list of moved routes).
     const moved = [...this.journal.moved];
-    const copies = new Set(snap.routes.filter((r) => moved.some((m) => m.destination === r.destination && m.index === r.index)));
+    const copies = new Set(snap.routes.filter((r) => standsInFor(r, moved)));
     // Endpoint and exclude routes: unscoped, through a next-hop address, and not at a key a
     // moved route needs back (a REJECT ::/0 via ::1 holds the moved IPv6 default's key).
     const movedKeys = new Set(moved.map((m) => this.backend.keyOf(m)));
-    const isBypass = (r: KernelRoute): boolean => r.gateway !== null && 'address' in r.gateway && !copies.has(r) && r.scope === null && !movedKeys.has(keyOf(r));
+    const isBypass = (r: KernelRoute): boolean => throughNextHop(r) && !copies.has(r) && !movedKeys.has(keyOf(r));
     const ours = snap.routes.filter(mine);
     // The table as this sweep leaves it, for the restores: what it removed goes, what it restored comes.
     const live = new Set(snap.routes);
@@ -1212,7 +1212,7 @@ export class Engine {
       for (const [key, route] of this.wanted) {
         if (!this.journal.ownsRoute(key) || movedKeys.has(key)) continue;
         // The sweep's later groups: a copy standing in for a moved route, a route through a next-hop address.
-        if ((route.gateway !== null && 'address' in route.gateway && route.scope === null) || moved.some((m) => m.destination === route.destination && m.index === route.index)) continue;
+        if (throughNextHop(route) || standsInFor(route, moved)) continue;
         if (this.window.full) await this.windowRoom();
         this.submit('remove', route, 'tagged-delete', (ok) => {
           if (ok) gone.push(key);
@@ -1326,4 +1326,14 @@ export interface SweepResult {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** A copy standing in for a moved route: same destination, same interface (macOS: the scoped default; Linux: the higher-metric default). */
+function standsInFor(route: { destination: string; index: number }, moved: readonly { destination: string; index: number }[]): boolean {
+  return moved.some((m) => m.destination === route.destination && m.index === route.index);
+}
+
+/** Unscoped and through a next-hop address: an endpoint or exclude route, removed after the restores. */
+function throughNextHop(route: Route | KernelRoute): boolean {
+  return route.gateway !== null && 'address' in route.gateway && route.scope === null;
 }
