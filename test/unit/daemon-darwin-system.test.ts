@@ -23,6 +23,14 @@ function start(mac: MacScenario, body: string, daemonLines = ''): Harness {
   return startDaemon(mac, `${SYSTEM}${body}`, undefined, DAEMON_PID, daemonLines);
 }
 
+/** A daemon started on `mac` with the system strategy and `body`, once it is `installed`. */
+async function installed(mac: MacScenario, body: string, daemonLines = ''): Promise<Harness> {
+  const h = start(mac, body, daemonLines);
+  await h.daemon.start();
+  await h.state('installed');
+  return h;
+}
+
 /** Waits until `pred` holds after configd and the daemon have had their turns. */
 async function until(mac: MacScenario, pred: () => boolean, what: string, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -45,9 +53,7 @@ const FULL = 'interface:\n  name: utun7\naddress: 10.10.10.2\nendpoints:\n  - 20
 test('full tunnel: IPMonitor builds the seed table from the published service, and tunroute writes no route', async () => {
   const mac = seedMachine();
   const before = mac.kernel.routes();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   // 'installed' waits for IPMonitor: the table is there when the state says so.
   assert.ok(hasUnscopedDefault(h, 'utun7'), 'the tunnel default, as soon as the daemon says installed');
   assert.deepEqual(mac.configd.get(KEYS.ipv4), {
@@ -77,9 +83,7 @@ test('full tunnel: IPMonitor builds the seed table from the published service, a
 test('split mode: PrimaryRank Never and AdditionalRoutes give the scoped seed table; en0 stays primary', async () => {
   const mac = seedMachine();
   const before = mac.kernel.routes();
-  const h = start(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nmode: split\nroutes:\n  - 10.20.0.0/16\n');
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, 'interface:\n  name: utun7\naddress: 10.10.10.2\nmode: split\nroutes:\n  - 10.20.0.0/16\n');
   await until(mac, () => h.netstat('utun7').some((r) => r.destination === '10.20/16'), 'the split routes');
   assert.deepEqual(mac.configd.get(KEYS.service), { PrimaryRank: 'Never' });
   assert.deepEqual(rows(h, 'utun7', 'default', '224.0.0/4', '255.255.255.255/32', '10.20/16'), [
@@ -98,9 +102,7 @@ test('split mode: PrimaryRank Never and AdditionalRoutes give the scoped seed ta
 test('SIGKILL: the session dies with the process, configd drops the keys and IPMonitor puts en0 back, no restore needed', async () => {
   const mac = seedMachine();
   const before = mac.kernel.routes();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => hasUnscopedDefault(h, 'utun7'), 'the tunnel default');
   // What the kernel and configd see of a SIGKILL: every socket and session of the pid closes, nothing else runs.
   await h.kill();
@@ -111,9 +113,7 @@ test('SIGKILL: the session dies with the process, configd drops the keys and IPM
 
 test('a network change and a roam: the endpoint route follows, because IPMonitor re-resolves excluded routes', async () => {
   const mac = seedMachine();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => h.netstat('en0').some((r) => r.destination === '203.0.113.7'), 'the endpoint route');
   const writes = mac.ipmonitor.writes.length;
   mac.network.renew();
@@ -130,9 +130,7 @@ test('a network change and a roam: the endpoint route follows, because IPMonitor
 
 test('configd restarts: the store is empty and routes flushed; tunroute publishes again and the table comes back', async () => {
   const mac = seedMachine();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => hasUnscopedDefault(h, 'utun7'), 'the tunnel default');
   const mark = h.logs.length;
   mac.configd.restart();
@@ -145,9 +143,7 @@ test('configd restarts: the store is empty and routes flushed; tunroute publishe
 
 test('a deleted tunnel route: IPMonitor never notices, tunroute pokes the service key and IPMonitor puts it back', async () => {
   const mac = seedMachine();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => h.netstat('utun7').some((r) => r.destination === '224.0.0/4'), 'the multicast route');
   const mark = h.logs.length;
   const other = mac.kernel.openSocket({ pid: 999 });
@@ -161,9 +157,7 @@ test('a deleted tunnel route: IPMonitor never notices, tunroute pokes the servic
 
 test('unchanged content is never written again: periodic runs and DHCP renewals leave the service alone', async () => {
   const mac = seedMachine();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => hasUnscopedDefault(h, 'utun7'), 'the tunnel default');
   const mark = h.logs.length;
   mac.network.renew();
@@ -180,9 +174,7 @@ test('IPv6 off in a full tunnel: Apple\'s null IPv6 service wins the IPv6 electi
   const v6 = mac.configd.openSession({ name: 'IPConfiguration-v6', pid: CONFIGD_PID });
   v6.setValue(`State:/Network/Service/${EN0_SERVICE}/IPv6`, { InterfaceName: 'en0', Addresses: ['2001:db8::10'], PrefixLength: [64], Router: 'fe80::1' });
   await until(mac, () => mac.ipmonitor.primaryServiceV6 === EN0_SERVICE, 'en0 as the IPv6 primary');
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => mac.configd.get(KEYS.ipv6) !== null, 'the IPv6 key');
   assert.deepEqual(mac.configd.get(KEYS.ipv6), { InterfaceName: 'utun7', Addresses: ['::1'], Router: '::1', OverridePrimary: 1, IsNULL: true });
   await until(mac, () => mac.ipmonitor.primaryServiceV6 === null, 'no IPv6 primary');
@@ -195,9 +187,7 @@ test('IPv6 off in a full tunnel: Apple\'s null IPv6 service wins the IPv6 electi
 test('DNS: published with the service, the default resolver while the tunnel is primary, removed with it', async () => {
   const mac = seedMachine();
   const en0Dns = mac.configd.get(STATE_GLOBAL_DNS);
-  const h = start(mac, `${FULL}dns:\n  servers: [10.64.0.1]\n  searchDomains: [corp.example.com]\n`);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, `${FULL}dns:\n  servers: [10.64.0.1]\n  searchDomains: [corp.example.com]\n`);
   const dns = { ServerAddresses: ['10.64.0.1'], SearchDomains: ['corp.example.com'] };
   await until(mac, () => JSON.stringify(mac.configd.get(STATE_GLOBAL_DNS)) === JSON.stringify(dns), 'the tunnel\'s resolver as the default');
   assert.deepEqual(mac.configd.get(KEYS.dns), dns);
@@ -213,9 +203,7 @@ test('leftovers of a dead writer (a non-session key of our service) are replaced
   stale.setValue(KEYS.dns, { ServerAddresses: ['10.99.0.1'] });
   stale.close();
   assert.equal(mac.configd.get(KEYS.dns) !== null, true, 'non-session keys outlive their writer');
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => hasUnscopedDefault(h, 'utun7'), 'the tunnel default');
   assert.equal((mac.configd.get(KEYS.ipv4) as { InterfaceName: string }).InterfaceName, 'utun7');
   assert.equal(mac.configd.ownerOf(KEYS.ipv4)?.pid, DAEMON_PID, 'now a session key: it dies with the daemon');
@@ -225,9 +213,7 @@ test('leftovers of a dead writer (a non-session key of our service) are replaced
 
 test('another service asserting First takes the default: reported as degraded, not fought', async () => {
   const mac = seedMachine();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => hasUnscopedDefault(h, 'utun7'), 'the tunnel default');
   mac.addTunnel({ name: 'utun9', address: '10.77.0.2' });
   const mark = h.logs.length;
@@ -246,9 +232,7 @@ test('another service asserting First takes the default: reported as degraded, n
 
 test('the tunnel goes down and comes back: the service is withdrawn (onTunnelDown restore) and published again', async () => {
   const mac = seedMachine();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => hasUnscopedDefault(h, 'utun7'), 'the tunnel default');
   let mark = h.logs.length;
   mac.kernel.setDown('utun7');
@@ -264,9 +248,7 @@ test('the tunnel goes down and comes back: the service is withdrawn (onTunnelDow
 
 test('a route on en0 that only configd owns is not the daemon\'s business: no poke for foreign scoped routes', async () => {
   const mac = seedMachine();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   await until(mac, () => hasUnscopedDefault(h, 'utun7'), 'the tunnel default');
   const mark = h.logs.length;
   const other = mac.kernel.openSocket({ pid: 999 });
@@ -279,9 +261,7 @@ test('a route on en0 that only configd owns is not the daemon\'s business: no po
 
 test('onTunnelDown: block keeps the service published while the utun is down: en0 gets no unscoped default back', async () => {
   const mac = seedMachine();
-  const h = start(mac, FULL, '  onTunnelDown: block\n');
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL, '  onTunnelDown: block\n');
   const mark = h.logs.length;
   mac.kernel.setDown('utun7');
   await h.state('waiting', mark);
@@ -299,9 +279,7 @@ test('IPv6 into the tunnel: the tunnel\'s IPv6 service wins the IPv6 election, s
   v6.setValue(`State:/Network/Service/${EN0_SERVICE}/IPv6`, { InterfaceName: 'en0', Addresses: ['2001:db8::10'], PrefixLength: [64], Router: 'fe80::1' });
   await until(mac, () => mac.ipmonitor.primaryServiceV6 === EN0_SERVICE, 'en0 as the IPv6 primary');
   mac.kernel.addIPv6Address('utun7', { address: 'fd00:10::2', prefixLength: 64 });
-  const h = start(mac, 'interface:\n  name: utun7\naddress: [10.10.10.2, "fd00:10::2/64"]\nipv6: true\n');
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, 'interface:\n  name: utun7\naddress: [10.10.10.2, "fd00:10::2/64"]\nipv6: true\n');
   assert.deepEqual(mac.configd.get(KEYS.ipv6), { InterfaceName: 'utun7', Addresses: ['fd00:10::2'], PrefixLength: [64], Router: 'fd00:10::2', OverridePrimary: 1 });
   await until(mac, () => mac.ipmonitor.primaryServiceV6 === 'org.tunroute.seed', 'the tunnel as the IPv6 primary');
   assert.equal(mac.ipmonitor.ipv6DefaultInterface, 'utun7');
@@ -312,9 +290,7 @@ test('IPv6 into the tunnel: the tunnel\'s IPv6 service wins the IPv6 election, s
 
 test('an agent that keeps deleting a tunnel route meets the flap damping: pokes back off, one warning', async () => {
   const mac = seedMachine();
-  const h = start(mac, FULL, '  flap:\n    maxRepairs: 2\n    window: 30s\n    initialDelay: 500ms\n    maxDelay: 2s\n');
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL, '  flap:\n    maxRepairs: 2\n    window: 30s\n    initialDelay: 500ms\n    maxDelay: 2s\n');
   const mark = h.logs.length;
   const other = mac.kernel.openSocket({ pid: 999 });
   const remove = (): void => {
@@ -341,9 +317,7 @@ test('an agent that keeps deleting a tunnel route meets the flap damping: pokes 
 test('reload between system and replace: the service is withdrawn for tunroute\'s own routes, and published again', async () => {
   const mac = seedMachine();
   const before = mac.kernel.routes();
-  const h = start(mac, FULL);
-  await h.daemon.start();
-  await h.state('installed');
+  const h = await installed(mac, FULL);
   const tagged = (): boolean => h.netstat('utun7').some((r) => r.destination === 'default' && r.flags.includes('1'));
 
   writeFileSync(h.profilePath, profileText(h.dir, `name: seed\nfullTunnel:\n  strategy: replace\n${FULL}`));
