@@ -365,12 +365,17 @@ export class World {
     if (this.wireguard[side] && this.wireguard[side]?.exitCode === null && this.wireguard[side]?.signalCode === null) {
       throw new Error(`wireguard-go already runs for ${dev}`);
     }
+    // A wireguard-go killed earlier leaves its UAPI socket file behind, and the new one creates
+    // its device before it replaces that file: the wait below would see both at once and `wg
+    // setconf` would meet the dead socket (and fall back to kernel WireGuard: "Protocol not
+    // supported"). Nothing of ours listens there now (checked above), so the file goes first.
+    const socket = join(UAPI_DIR, `${dev}.sock`);
+    rmSync(socket, { force: true });
     const child = this.spawn(side, 'wireguard-go', ['-f', dev], WG_ENV);
     let output = '';
     child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
     child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
     this.wireguard[side] = child;
-    const socket = join(UAPI_DIR, `${dev}.sock`);
     const deadline = Date.now() + 10_000;
     while (!(existsSync(socket) && this.tryIp(side, 'link', 'show', dev).status === 0)) {
       if (child.exitCode !== null) throw new Error(`wireguard-go ${dev} exited (${child.exitCode}): ${output.trim()}`);
